@@ -1,0 +1,35 @@
+# npipe: the two commands of the README are `make conformance` and `make test`.
+# Both install what is missing first (scripts/install-deps), then build in build/posix.
+BUILD      ?= build/posix
+JOBS       ?= $(shell nproc)
+PYTHON     ?= /usr/bin/python3
+CMAKE_ARGS ?=
+
+.PHONY: all deps build test test-unit test-spec test-python conformance clean format
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The library's GoogleTest tests and the conformance suite's self-tests, through CTest.
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 120
+
+# The requirement registry: IDs well formed and unique, citations real, every MUST tested.
+test-spec: deps
+	$(PYTHON) spec/tools/check_requirements.py
+
+test: test-spec test-unit
+
+clean:
+	rm -rf build
+
+format:
+	find reference conformance -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

@@ -1,0 +1,2 @@
+// Placeholder: replaced by the agent.
+int main() { return 0; }
