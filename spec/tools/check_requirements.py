@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Checks the npipe requirement registry against the code and tests that cite it.
+
+Run from the repository root (as `make test` does):
+
+    /usr/bin/python3 spec/tools/check_requirements.py [--allow-untested-must] [--matrix] [--root DIR]
+
+Fails (exit 1, one line per problem) when
+  * a requirement line under spec/ is malformed, or an ID is defined twice;
+  * the spec's own prose mentions an ID of a known family that does not exist;
+  * a citation names an ID that does not exist, or a WITHDRAWN one;
+  * a MUST requirement has no citation under conformance/ (a warning only, exit 0, with
+    --allow-untested-must: the suite is still being written).
+
+Citations (see spec/README.md):
+  reference/, conformance/, harness/: any line containing `NPIPE_REQ:` followed by IDs, e.g.
+      // NPIPE_REQ: FIFO-OPEN-1 FIFO-OPEN-3
+  conformance/expectations/*: the REQUIREMENT-ID column must exist (it is not a test)
+  conformance/: also every ID-looking token inside a quoted string on a line containing `NPIPE_`,
+      e.g. NPIPE_SCENARIO(open_blocks, "FIFO-OPEN-1 FIFO-OPEN-2")
+  harness/ (*.py): @pytest.mark.req("ID", ...) and req=("ID", ...) / req=["ID", ...] / req="ID"
+
+A MUST counts as tested only when it is cited under conformance/.
+Standard library only; Python 3.8+.
+"""
+
+import argparse
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, List, NamedTuple
+
+sys.dont_write_bytecode = True  # keep spec/tools/ free of __pycache__
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import requirements as registry  # noqa: E402
+
+SKIP_DIRS = {".git", "__pycache__", ".pytest_cache", "node_modules", ".venv", "venv"}
+TEXT_SUFFIXES = {".c", ".cc", ".cpp", ".cxx", ".h", ".hh", ".hpp", ".hxx", ".inc", ".ipp", ".py",
+                 ".json", ".jsonl", ".yaml", ".yml", ".toml", ".txt", ".cmake", ".md", ".sh"}
+
+# A comment that starts with NPIPE_REQ: (C++ //, /* or a block's leading *, or # outside C/C++).
+REQ_MARK_RE = re.compile(r"(//+|/\*+|#+|^\s*\*+)[ \t]*NPIPE_REQ:(.*)$")
+C_SUFFIXES = {".c", ".cc", ".cpp", ".cxx", ".h", ".hh", ".hpp", ".hxx", ".inc", ".ipp"}
+QUOTED_RE = re.compile(r'"((?:[^"\\]|\\.)*)"' + r"|'((?:[^'\\]|\\.)*)'")
+PYTEST_REQ_RE = re.compile(r"pytest\.mark\.req\(([^)]*)\)", re.S)
+PY_REQ_KW_RE = re.compile(r"\breq\s*=\s*(\([^)]*\)|\[[^\]]*\]|\"[^\"]*\"|'[^']*')", re.S)
+
+
+class Citation(NamedTuple):
+    id: str
+    file: str
+    line: int
+    area: str  # reference, conformance or harness
+
+
+def _walk(base: Path):
+    if not base.is_dir():
+        return
+    for p in sorted(base.rglob("*")):
+        rel = p.relative_to(base)
+        if any(part in SKIP_DIRS or part.startswith("build") for part in rel.parts[:-1]):
+            continue
+        if p.is_file() and p.suffix in TEXT_SUFFIXES:
+            yield p
+
+
+def _line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _is_comment(line: str, hash_comments: bool) -> bool:
+    s = line.lstrip()
+    return s.startswith(("//", "/*", "*")) or (hash_comments and s.startswith("#"))
+
+
+def _inside_comment(prefix: str, hash_comments: bool) -> bool:
+    """True when the text before a comment marker is itself in a comment."""
+    if "//" in prefix or "/*" in prefix or prefix.lstrip().startswith("*"):
+        return True
+    return hash_comments and "#" in prefix
+
+
+def _tokens(s: str):
+    return registry.ID_TOKEN_RE.findall(s)
+
+
+def scan(root: Path, first_words) -> (List[Citation], List[registry.Problem]):
+    """Finds every citation under reference/, conformance/ and harness/."""
+    cites: List[Citation] = []
+    refs = cites  # expectation lines are checked like citations but never count as tests
+    problems: List[registry.Problem] = []
+    for area in ("reference", "conformance", "harness"):
+        for p in _walk(root / area):
+            try:
+                text = p.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue
+            rel = str(p.relative_to(root))
+            hash_comments = p.suffix not in C_SUFFIXES
+            for n, line in enumerate(text.splitlines(), start=1):
+                m = REQ_MARK_RE.search(line)
+                if m and "#" in m.group(1) and not hash_comments:
+                    m = None  # '#' is the preprocessor in C/C++, not a comment
+                if m and _inside_comment(line[:m.start()], hash_comments):
+                    continue  # an example inside a comment: "//   // NPIPE_REQ: ID"
+                if m:
+                    ids = _tokens(m.group(2))
+                    if not ids:
+                        problems.append(registry.Problem(rel, n, "NPIPE_REQ: names no requirement ID"))
+                    cites += [Citation(i, rel, n, area) for i in ids]
+                elif area == "conformance" and "NPIPE_" in line and not _is_comment(line, hash_comments):
+                    for q in QUOTED_RE.finditer(line):
+                        s = q.group(1) if q.group(1) is not None else q.group(2)
+                        for tok in _tokens(s):
+                            # Only tokens of a known ID family: "UTF-8" in a message is not a citation,
+                            # "FIFO-OPN-1" is (and is reported as dangling).
+                            if tok.split("-", 1)[0] in first_words:
+                                cites.append(Citation(tok, rel, n, area))
+            if area == "conformance" and "expectations" in p.relative_to(root / area).parts[:-1]:
+                # SCENARIO[@ROLE] STATUS REQUIREMENT-ID reason: the ID must exist; not a test.
+                for n, line in enumerate(text.splitlines(), start=1):
+                    f = line.split()
+                    if len(f) >= 3 and not line.lstrip().startswith("#") and _tokens(f[2]) == [f[2]]:
+                        refs.append(Citation(f[2], rel, n, "expectations"))
+            if area == "harness" and p.suffix == ".py":
+                for rx in (PYTEST_REQ_RE, PY_REQ_KW_RE):
+                    for m in rx.finditer(text):
+                        n = _line_of(text, m.start())
+                        strings = [q.group(1) if q.group(1) is not None else q.group(2)
+                                   for q in QUOTED_RE.finditer(m.group(1))]
+                        if not strings:
+                            problems.append(registry.Problem(rel, n, "req citation names no requirement ID"))
+                        for s in strings:
+                            ids = _tokens(s)
+                            rest = registry.ID_TOKEN_RE.sub("", s).replace(",", " ").strip()
+                            if not ids or rest:
+                                problems.append(registry.Problem(rel, n, f"malformed requirement citation {s!r}"))
+                            cites += [Citation(i, rel, n, area) for i in ids]
+    return cites, problems
+
+
+def spec_mentions(root: Path, reg: registry.Registry, first_words) -> List[registry.Problem]:
+    """IDs of a known family mentioned in the spec's prose and tables that are not defined."""
+    problems = []
+    for p in registry.spec_files(root / "spec"):
+        rel = str(p.relative_to(root))
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+            for tok in _tokens(line):
+                if tok.split("-", 1)[0] in first_words and tok not in reg.by_id:
+                    # Wildcards and ranges in prose ("FIFO-OPEN-*") do not match the token pattern.
+                    problems.append(registry.Problem(rel, n, f"mentions unknown requirement {tok}"))
+    return problems
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Check the npipe requirement registry and its citations.")
+    ap.add_argument("--root", type=Path, default=registry.default_root(),
+                    help="repository root (default: two levels above this script)")
+    ap.add_argument("--allow-untested-must", action="store_true",
+                    help="report MUST requirements without a conformance test as warnings, not errors")
+    ap.add_argument("--matrix", action="store_true", help="print every requirement with its citations")
+    args = ap.parse_args(argv)
+    root = args.root.resolve()
+
+    reg = registry.load(root)
+    problems = list(reg.problems)
+    if not reg.requirements:
+        problems.append(registry.Problem("spec", 0, "no requirement found under spec/"))
+    first_words = {r.id.split("-", 1)[0] for r in reg.requirements}
+    cites, cite_problems = scan(root, first_words)
+    problems += cite_problems
+    problems += spec_mentions(root, reg, first_words)
+
+    by_id: Dict[str, List[Citation]] = defaultdict(list)
+    for c in cites:
+        r = reg.by_id.get(c.id)
+        if r is None:
+            problems.append(registry.Problem(c.file, c.line, f"cites unknown requirement {c.id}"))
+        elif r.strength == "WITHDRAWN":
+            problems.append(registry.Problem(c.file, c.line, f"cites withdrawn requirement {c.id}"))
+        else:
+            by_id[c.id].append(c)
+
+    reqs = reg.unique()
+    musts = [r for r in reqs if r.strength == "MUST"]
+    tested = [r for r in musts if any(c.area == "conformance" for c in by_id[r.id])]
+    untested = [r for r in musts if r not in tested]
+
+    print(f"requirements: {len(reqs)}, MUST: {len(musts)}, tested: {len(tested)}")
+    if args.matrix:
+        for r in reqs:
+            where = ", ".join(sorted({f"{c.file}:{c.line}" for c in by_id[r.id]})) or "-"
+            print(f"  {r.id:<16} {r.strength:<16} {where}")
+    if untested:
+        kind = "warning" if args.allow_untested_must else "error"
+        print(f"{kind}: {len(untested)} MUST requirement(s) have no test under conformance/:")
+        for r in untested:
+            print(f"  {r.id:<16} {r.file}:{r.line}  {r.title}")
+        if not args.allow_untested_must:
+            problems.append(registry.Problem("conformance", 0,
+                                             f"{len(untested)} MUST requirement(s) untested "
+                                             "(see the list above; --allow-untested-must to warn only)"))
+    for p in problems:
+        print(f"error: {p}", file=sys.stderr)
+    if problems:
+        print(f"check_requirements: FAILED with {len(problems)} error(s)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
