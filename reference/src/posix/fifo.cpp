@@ -1,0 +1,241 @@
+// npipe::fifo_owner and npipe::open_fifo on POSIX: creating, adopting, opening and removing a
+// FIFO special file (spec FIFO-CREATE-*, FIFO-OPEN-*, FIFO-REMOVE-*, FIFO-LIFE-*).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+
+#include "npipe/error.hpp"
+#include "npipe/fifo.hpp"
+#include "npipe/name.hpp"
+#include "posix/errors.hpp"
+#include "posix/fifo_end_impl.hpp"
+#include "posix/fifo_open.hpp"
+
+namespace npipe {
+
+struct fifo_owner::impl {
+  std::string path;
+  direction dir = direction::read;
+  posix::file_identity identity;
+  posix::unique_fd anchor;  // see pin_fifo()
+  // False once removed or released: the destructor then leaves the name alone.
+  bool owns_name = true;
+  bool removed = false;
+};
+
+namespace {
+
+using posix::file_identity;
+using posix::throw_errno;
+
+constexpr unsigned kPermissionBits = 0777;
+
+std::string quoted(const std::string& path) {
+  return "'" + path + "'";
+}
+
+fifo_end make_end(posix::unique_fd fd, direction dir, const std::string& path) {
+  auto p = std::make_unique<fifo_end::impl>();
+  p->fd = std::move(fd);
+  p->dir = dir;
+  p->path = path;
+  return fifo_end(std::move(p));
+}
+
+[[noreturn]] void throw_create_error(int err, const std::string& path) {
+  const std::string what = "create FIFO " + quoted(path);
+  // From mkfifo, both mean the name cannot be resolved as given.
+  if (err == EINVAL || err == ELOOP) throw_errno(errc::invalid_name, err, what);
+  throw_errno(err, what);
+}
+
+// The FIFO at `path`, checked to be one, with its identity. On Linux an O_PATH descriptor of it
+// is kept for the owner's lifetime: while it is held the inode cannot be freed, so its number
+// cannot be reused by a FIFO made later at the same path. (tmpfs and ext4 hand a freed inode
+// number straight to the next file: without the pin, remove() could not tell our FIFO from a
+// newcomer.) O_PATH opens nothing: the FIFO sees no reader or writer.
+struct pinned_fifo {
+  posix::unique_fd anchor;
+  file_identity identity;
+};
+
+pinned_fifo pin_fifo(const std::string& path, const std::string& action) {
+  pinned_fifo pin;
+  struct stat st {};
+#ifdef O_PATH
+  pin.anchor.reset(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!pin.anchor) throw_create_error(errno, path);
+  if (::fstat(pin.anchor.get(), &st) != 0) throw_errno(errno, "fstat " + quoted(path));
+#else
+  if (::lstat(path.c_str(), &st) != 0) throw_create_error(errno, path);
+#endif
+  if (!S_ISFIFO(st.st_mode)) {
+    throw error(errc::not_a_pipe, action + " " + quoted(path) + ": it is " +
+                                      posix::describe_file_type(st.st_mode) +
+                                      ", not a FIFO; it was left untouched");
+  }
+  pin.identity = {st.st_dev, st.st_ino};
+  return pin;
+}
+
+// Applies `mode` to the FIFO we just made, exactly. mkfifo gave it mode & ~umask, a subset of
+// `mode`, so during the short window before this the FIFO never has more permissions than asked.
+void apply_exact_mode(const pinned_fifo& pin, const std::string& path, unsigned mode) {
+#ifdef O_PATH
+  // chmod of the very inode through /proc (fchmod does not take O_PATH descriptors): a rename of
+  // the path in the window cannot redirect it to another file.
+  const std::string proc_path = "/proc/self/fd/" + std::to_string(pin.anchor.get());
+  if (::chmod(proc_path.c_str(), mode) == 0) return;
+#else
+  (void)pin;
+#endif
+  // No /proc: by name, without following a symlink.
+  if (::fchmodat(AT_FDCWD, path.c_str(), mode, AT_SYMLINK_NOFOLLOW) != 0) {
+    throw_errno(errno, "set mode of FIFO " + quoted(path));
+  }
+}
+
+// Unlinks `path` only while it is still the FIFO `id`. The lstat-then-unlink pair is not atomic
+// (POSIX has no unlink-if-inode): a rename in between could make us unlink the newcomer. Only
+// someone with write access to the directory can do that, and they could unlink it themselves.
+// Returns false when the path was already gone or is now something else.
+bool unlink_if_same(const std::string& path, const file_identity& id) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return false;
+    throw_errno(errno, "remove FIFO " + quoted(path));
+  }
+  if (!S_ISFIFO(st.st_mode) || file_identity{st.st_dev, st.st_ino} != id) return false;
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return false;
+    throw_errno(errno, "remove FIFO " + quoted(path));
+  }
+  return true;
+}
+
+}  // namespace
+
+fifo_owner fifo_owner::create(std::string_view name, direction dir, const fifo_options& opts) {
+  const std::string path = platform_name(name, name_kind::fifo);
+  if ((opts.mode & ~kPermissionBits) != 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0%o", opts.mode);
+    throw error(errc::unsupported, std::string("create FIFO ") + quoted(path) + ": mode " + buf +
+                                       " has bits outside the permission bits 0777");
+  }
+
+  auto p = std::make_unique<impl>();
+  p->path = path;
+  p->dir = dir;
+  // A race with another process removing the path between our mkfifo and lstat is retried a
+  // few times; a path that keeps changing is reported.
+  for (int attempt = 0;; ++attempt) {
+    if (::mkfifo(path.c_str(), static_cast<mode_t>(opts.mode)) == 0) {
+      // If the path was replaced between mkfifo and here, pin_fifo throws and the newcomer is
+      // left alone: we cannot tell that it is not ours.
+      pinned_fifo pin = pin_fifo(path, "create FIFO");
+      try {
+        apply_exact_mode(pin, path, opts.mode);
+      } catch (...) {
+        try {
+          unlink_if_same(path, pin.identity);  // no half-made FIFO left behind
+        } catch (...) {
+        }
+        throw;
+      }
+      p->identity = pin.identity;
+      p->anchor = std::move(pin.anchor);
+      break;
+    }
+    const int err = errno;
+    if (err != EEXIST) throw_create_error(err, path);
+    // The name exists: a FIFO, any other file, or a symlink (dangling or not: mkfifo does not
+    // follow it). Without adopt it is left untouched (FIFO-CREATE-3).
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT && attempt < 3) continue;  // removed meanwhile: try again
+      throw_errno(errno, "lstat " + quoted(path));
+    }
+    if (!opts.adopt_existing) {
+      throw posix::make_errno_error(errc::already_exists, err,
+                                    "create FIFO " + quoted(path) + ": the name exists (" +
+                                        posix::describe_file_type(st.st_mode) +
+                                        ") and was left untouched");
+    }
+    // Adopted as it is: its mode is its creator's choice and is not changed (FIFO-CREATE-4).
+    pinned_fifo pin = pin_fifo(path, "adopt FIFO");
+    p->identity = pin.identity;
+    p->anchor = std::move(pin.anchor);
+    break;
+  }
+  fifo_owner owner;
+  owner.impl_ = std::move(p);
+  return owner;
+}
+
+fifo_owner::fifo_owner() noexcept = default;
+fifo_owner::fifo_owner(fifo_owner&&) noexcept = default;
+
+fifo_owner& fifo_owner::operator=(fifo_owner&& other) noexcept {
+  if (this != &other) {
+    try {
+      remove();
+    } catch (...) {
+      // The name we were holding stays behind, as after a crash (FIFO-LIFE-1).
+    }
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+
+fifo_owner::~fifo_owner() {
+  try {
+    remove();
+  } catch (...) {
+    // A destructor must not throw; the name stays, as if the owner had exited (FIFO-LIFE-1).
+  }
+}
+
+const std::string& fifo_owner::path() const noexcept {
+  static const std::string empty;
+  return impl_ ? impl_->path : empty;
+}
+
+direction fifo_owner::dir() const noexcept {
+  return impl_ ? impl_->dir : direction::read;
+}
+
+fifo_end fifo_owner::open(deadline d) {
+  if (!impl_) throw error(errc::io_error, "open of an empty fifo_owner (moved from?)");
+  if (impl_->removed) {
+    throw error(errc::not_found, "open FIFO " + quoted(impl_->path) + ": this owner removed it");
+  }
+  auto fd = posix::open_fifo_path(impl_->path, impl_->dir, d, &impl_->identity);
+  return make_end(std::move(fd), impl_->dir, impl_->path);
+}
+
+void fifo_owner::remove() {
+  if (!impl_ || !impl_->owns_name) return;
+  unlink_if_same(impl_->path, impl_->identity);
+  impl_->owns_name = false;
+  impl_->removed = true;
+  impl_->anchor.reset();
+}
+
+void fifo_owner::release() noexcept {
+  if (!impl_) return;
+  impl_->owns_name = false;
+  // The owner still opens its end by name, checked against the identity recorded at creation;
+  // the pin is kept so that identity stays unambiguous.
+}
+
+fifo_end open_fifo(std::string_view name, direction dir, deadline d) {
+  const std::string path = platform_name(name, name_kind::fifo);
+  return make_end(posix::open_fifo_path(path, dir, d), dir, path);
+}
+
+}  // namespace npipe

@@ -1,0 +1,90 @@
+// Reading one framed message at a time, with resumption after a deadline.
+#include "posix/frame_reader.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "npipe/error.hpp"
+#include "posix/socket_io.hpp"
+
+namespace npipe::posix {
+namespace {
+
+// The first allocation for a payload, and the step it grows by at least. A peer that claims a
+// huge length makes us allocate at most about twice what it really sent, plus this.
+constexpr std::size_t kInitialPayloadChunk = 64 * 1024;
+
+}  // namespace
+
+void frame_reader::reset() noexcept {
+  header_.reset();
+  payload_ = {};
+  filled_ = 0;
+}
+
+bool frame_reader::read_header(int fd, deadline d) {
+  // Exactly the bytes the header still needs: never a byte of the payload or the next message.
+  while (header_.state() == framing::header_decoder::status::need_more) {
+    std::uint8_t buf[framing::long_header_size];
+    std::size_t got = recv_some(fd, buf, header_.bytes_needed(), d);
+    if (got == 0) {
+      if (!header_.started()) return false;  // EOF between messages (CHAN-EOF-1)
+      reset();
+      throw npipe::error(errc::protocol_error,
+                         "got end of file during message (inside the length header)");
+    }
+    header_.feed(buf, got);
+  }
+  if (header_.state() == framing::header_decoder::status::error) {
+    std::int32_t bad = header_.bad_length();
+    reset();
+    lost_ = true;
+    throw npipe::error(errc::protocol_error,
+                       "bad message header: negative length " + std::to_string(bad) +
+                           " (only -1, the escape for an 8-byte length, is allowed)");
+  }
+  return true;
+}
+
+void frame_reader::read_payload(int fd, deadline d) {
+  const std::uint64_t length = header_.length();  // already checked against maxlength
+  while (filled_ < length) {
+    if (filled_ == payload_.size()) {
+      // Grow geometrically, but only once the bytes already allocated have really arrived.
+      std::uint64_t want = std::max<std::uint64_t>(kInitialPayloadChunk, 2 * payload_.size());
+      payload_.resize(static_cast<std::size_t>(std::min(want, length)));
+    }
+    std::size_t got = recv_some(fd, payload_.data() + filled_, payload_.size() - filled_, d);
+    if (got == 0) {
+      std::string detail =
+          std::to_string(filled_) + " of " + std::to_string(length) + " payload bytes arrived";
+      reset();
+      throw npipe::error(errc::protocol_error, "got end of file during message (" + detail + ")");
+    }
+    filled_ += got;
+  }
+}
+
+std::optional<std::vector<std::uint8_t>> frame_reader::read(int fd, std::size_t maxlength,
+                                                            deadline d) {
+  if (lost_) {
+    throw npipe::error(errc::protocol_error,
+                       "the message stream was lost after an earlier framing error");
+  }
+  if (!read_header(fd, d)) return std::nullopt;
+  if (header_.length() > maxlength) {
+    std::uint64_t length = header_.length();
+    reset();
+    lost_ = true;  // the payload is left unread in the socket: nothing after it can be parsed
+    throw npipe::error(errc::message_too_long,
+                       "bad message length: the message is " + std::to_string(length) +
+                           " bytes, longer than maxlength " + std::to_string(maxlength) +
+                           "; it was not read, and the connection is now write-only");
+  }
+  read_payload(fd, d);
+  std::vector<std::uint8_t> message = std::move(payload_);
+  reset();
+  return message;
+}
+
+}  // namespace npipe::posix

@@ -1,0 +1,42 @@
+// Receives whole length-framed messages (Python's multiprocessing.connection framing) from a
+// stream socket, keeping a message that is half received when a deadline passes, so the next
+// call resumes it: a timeout never loses or desynchronises data.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "common/framing.hpp"
+#include "npipe/deadline.hpp"
+
+namespace npipe::posix {
+
+class frame_reader {
+ public:
+  // One whole message of at most maxlength bytes, or std::nullopt at EOF on a message boundary.
+  // Throws npipe::error:
+  //   message_too_long: the header announces more than maxlength; the payload is neither read
+  //                     nor allocated (CHAN-RECV-1);
+  //   protocol_error:   a negative length other than -1 (CHAN-FRAME-4), or EOF inside a message
+  //                     (CHAN-EOF-2);
+  //   timeout / would_block: `d` passed; what arrived so far is kept for the next call.
+  // After message_too_long or a bad length, stream_lost() is true: the stream cannot be parsed
+  // any further.
+  std::optional<std::vector<std::uint8_t>> read(int fd, std::size_t maxlength, deadline d);
+
+  bool stream_lost() const noexcept { return lost_; }
+
+ private:
+  bool read_header(int fd, deadline d);  // false: EOF before any byte of a message
+  void read_payload(int fd, deadline d);
+  void reset() noexcept;
+
+  framing::header_decoder header_;
+  std::vector<std::uint8_t> payload_;  // grows as bytes arrive, never to a length merely claimed
+  std::size_t filled_ = 0;
+  bool lost_ = false;
+};
+
+}  // namespace npipe::posix

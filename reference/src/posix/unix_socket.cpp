@@ -1,0 +1,123 @@
+// Making, connecting and probing AF_UNIX stream sockets.
+#include "posix/unix_socket.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "posix/errors.hpp"
+
+namespace npipe::posix {
+
+unique_fd make_unix_stream_socket() {
+#ifdef SOCK_CLOEXEC
+  unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_errno(errno, "socket(AF_UNIX, SOCK_STREAM)");
+#else
+  unique_fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+  if (!fd) throw_errno(errno, "socket(AF_UNIX, SOCK_STREAM)");
+  ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
+#endif
+#if defined(SO_NOSIGPIPE) && !defined(MSG_NOSIGNAL)
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+  return fd;
+}
+
+unix_address make_unix_address(const std::string& path) {
+  unix_address a;
+  a.addr.sun_family = AF_UNIX;
+  // platform_name() guaranteed the path fits with its NUL; copy defensively all the same.
+  std::size_t n = std::min(path.size(), sizeof a.addr.sun_path - 1);
+  std::memcpy(a.addr.sun_path, path.data(), n);
+  a.size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n + 1);
+  return a;
+}
+
+void set_nonblocking(int fd, bool on, const char* what) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) throw_errno(errno, what);
+  int wanted = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (wanted != flags && ::fcntl(fd, F_SETFL, wanted) < 0) throw_errno(errno, what);
+}
+
+namespace {
+
+// Limits a blocking connect(2) to `ms`: on Linux an AF_UNIX connect waiting for room in a full
+// backlog honours SO_SNDTIMEO and then fails EAGAIN. Zero would mean "no limit", hence >= 1.
+void set_send_timeout(int fd, int ms) {
+  timeval tv{};
+  tv.tv_sec = ms / 1000;
+  tv.tv_usec = static_cast<decltype(tv.tv_usec)>((ms % 1000) * 1000);
+  if (ms > 0 && tv.tv_sec == 0 && tv.tv_usec == 0) tv.tv_usec = 1000;
+  if (::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
+    throw_errno(errno, "setsockopt(SO_SNDTIMEO) on a channel socket");
+  }
+}
+
+}  // namespace
+
+unique_fd connect_unix(const std::string& path, deadline d) {
+  unique_fd fd = make_unix_stream_socket();
+  const unix_address a = make_unix_address(path);
+  const std::string what = "connect to '" + path + "'";
+  const bool timed = !d.is_forever() && !d.is_immediate();
+  if (d.is_immediate() || (timed && d.expired())) {
+    set_nonblocking(fd.get(), true, what.c_str());
+  } else if (timed) {
+    set_send_timeout(fd.get(), std::max(1, d.remaining_ms()));
+  }
+  for (;;) {
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a.addr), a.size) == 0) break;
+    int err = errno;
+    if (err == EINTR) continue;  // AF_UNIX: an interrupted connect left the socket unconnected
+    if (err == EISCONN) break;
+    switch (err) {
+      case ENOENT:
+        throw_errno(errc::not_found, err, what + ": no socket file at this path");
+      case ECONNREFUSED:
+        throw_errno(errc::not_found, err, what + ": nobody listens on this socket file");
+      case EAGAIN:
+        throw_errno(d.is_immediate() ? errc::would_block : errc::timeout, err,
+                    what + ": the listener's backlog is full");
+      case EINPROGRESS:  // only in non-blocking mode, i.e. the immediate (or expired) deadline
+        throw_errno(d.is_immediate() ? errc::would_block : errc::timeout, err,
+                    what + ": the connection could not complete at once");
+      default:
+        throw_errno(err, what);
+    }
+    break;
+  }
+  if (d.is_immediate() || timed) {
+    set_nonblocking(fd.get(), false, what.c_str());
+    if (timed) set_send_timeout(fd.get(), 0);
+  }
+  return fd;
+}
+
+connect_probe probe_by_connect(const std::string& path) {
+  unique_fd fd = make_unix_stream_socket();
+  set_nonblocking(fd.get(), true, "probe connect");
+  const unix_address a = make_unix_address(path);
+  int rc;
+  do {
+    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a.addr), a.size);
+  } while (rc < 0 && errno == EINTR);
+  if (rc == 0) return connect_probe::answered;
+  switch (errno) {
+    case ECONNREFUSED:
+      return connect_probe::refused;
+    case EAGAIN:       // Linux: the backlog is full, so a listener is there
+    case EINPROGRESS:  // elsewhere: in progress means somebody listens
+      return connect_probe::answered;
+    default:
+      return connect_probe::undecided;
+  }
+}
+
+}  // namespace npipe::posix

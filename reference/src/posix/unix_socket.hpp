@@ -1,0 +1,42 @@
+// AF_UNIX stream sockets for the Channel profile: making them, connecting with a deadline, and
+// telling a live listener's socket file from a stale one.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <string>
+
+#include "npipe/deadline.hpp"
+#include "posix/unique_fd.hpp"
+
+namespace npipe::posix {
+
+// A new AF_UNIX stream socket: close-on-exec, and never raising SIGPIPE where the platform needs
+// a socket option for that (macOS SO_NOSIGPIPE).
+unique_fd make_unix_stream_socket();
+
+// The sockaddr for a path already checked by platform_name(name, channel) (fits sun_path).
+struct unix_address {
+  sockaddr_un addr{};
+  socklen_t size = 0;
+};
+unix_address make_unix_address(const std::string& path);
+
+// Connects to the listener at path before `d`. not_found when there is no socket file or nobody
+// listens on it (CHAN-CONNECT-1); timeout / would_block when the listener's backlog stays full;
+// permission_denied. The returned socket is in blocking mode.
+unique_fd connect_unix(const std::string& path, deadline d);
+
+// What a connect(2) to path says about the socket file there, without waiting.
+enum class connect_probe {
+  refused,    // ECONNREFUSED: a socket file nobody listens on (stale)
+  answered,   // connected, or the backlog is full: somebody listens
+  undecided,  // anything else (permissions, ...): do not assume it is stale
+};
+connect_probe probe_by_connect(const std::string& path);
+
+// Clears or sets O_NONBLOCK.
+void set_nonblocking(int fd, bool on, const char* what);
+
+}  // namespace npipe::posix

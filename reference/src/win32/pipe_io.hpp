@@ -1,0 +1,62 @@
+// The Win32 pipe operations both profiles share, each honouring an npipe::deadline (W10):
+// overlapped I/O waited for until the deadline then cancelled with CancelIoEx (and the cancel
+// waited for, so no OVERLAPPED outlives its call); the server's overlapped ConnectNamedPipe; the
+// client's WaitNamedPipe + CreateFile loop.
+#pragma once
+
+#include <windows.h>
+
+#include <string>
+
+#include "npipe/deadline.hpp"
+#include "win32/unique_handle.hpp"
+
+namespace npipe::win32 {
+
+// One OVERLAPPED with its own manual-reset event, for one operation at a time.
+class overlapped {
+ public:
+  overlapped();  // throws npipe::error when no event can be made
+  overlapped(const overlapped&) = delete;
+  overlapped& operator=(const overlapped&) = delete;
+
+  // Clears the OVERLAPPED and the event for a new operation; returns it.
+  OVERLAPPED* start() noexcept;
+
+ private:
+  OVERLAPPED ov_{};
+  unique_handle event_;
+};
+
+struct io_result {
+  DWORD error = ERROR_SUCCESS;  // ERROR_SUCCESS, or the operation's error
+  DWORD bytes = 0;              // bytes transferred, also when cancelled part-way
+  bool timed_out = false;       // the deadline passed and the operation was cancelled
+};
+
+// Finishes an operation that was started on `h` with `ov`: `started_ok` and `start_error` are the
+// call's return value and GetLastError(). Waits until the deadline; then cancels and waits for the
+// cancel. An operation that completed while being cancelled counts as completed.
+io_result finish_io(HANDLE h, OVERLAPPED* ov, BOOL started_ok, DWORD start_error, deadline d);
+
+// ReadFile / WriteFile of at most 0xffffffff bytes, overlapped, with a deadline.
+io_result read_some(HANDLE h, overlapped& ov, void* buf, DWORD n, deadline d);
+io_result write_some(HANDLE h, overlapped& ov, const void* buf, DWORD n, deadline d);
+
+enum class connect_outcome {
+  connected,    // a client is connected (also: ERROR_PIPE_CONNECTED, it came before the call)
+  client_left,  // ERROR_NO_DATA: a client connected and closed before the call (W4)
+  timed_out,    // the deadline passed (would_block for an immediate deadline); still listening
+};
+// Waits for a client on a listening server instance. Throws npipe::error on any other failure.
+connect_outcome connect_instance(HANDLE instance, overlapped& ov, deadline d,
+                                 const std::string& what);
+
+// Opens the client end of the pipe `name` (\\.\pipe\...) with `access` (GENERIC_READ, ...),
+// overlapped, with SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION (FIFO-SEC-3). While every
+// instance is busy it waits with WaitNamedPipe and retries until the deadline: would_block for an
+// immediate deadline, timeout for a passed one. No instance at all: not_found.
+unique_handle open_client(const std::string& name, DWORD access, deadline d,
+                          const std::string& what);
+
+}  // namespace npipe::win32

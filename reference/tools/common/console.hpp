@@ -1,0 +1,37 @@
+// common/console.hpp: the process-wide set-up both tools need, and their raw standard streams.
+//
+// Everything in the tools that differs between POSIX and Windows is behind this header, so the
+// rest of the tools is one portable source (console_posix.cpp, console_win32.cpp).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace npipe::tools {
+
+// Called first in main(). The process never dies of SIGPIPE: a write to a pipe or socket whose
+// reader has gone fails with broken_pipe instead (FIFO-PIPE-1). A tool is a whole program, so it
+// may set the process-wide disposition that the library itself must leave alone (FIFO-PIPE-2).
+// stdin and stdout carry bytes unchanged (binary mode on Windows).
+void init_console();
+
+// Called first in main() by a tool that owns names (the CLI): from now on an interrupt (SIGINT,
+// SIGTERM, SIGHUP on POSIX) first removes the path given to remove_on_interrupt(), then ends the
+// process as the signal would have. Must run before any thread is started.
+void watch_interrupts();
+
+// The path to remove if an interrupt comes, when it is still the file it is now (same device and
+// inode: a name re-created by someone else is left alone, FIFO-REMOVE-4). One path at a time;
+// a no-op where names vanish with their process anyway (Windows).
+void remove_on_interrupt(const std::string& path);
+// Forgets the path given to remove_on_interrupt(), once the name is removed or given away.
+void keep_on_interrupt();
+
+// Reads up to n bytes of stdin; 0 at EOF. Throws npipe::error (io_error) on failure.
+std::size_t read_stdin(void* buf, std::size_t n);
+
+// Writes all n bytes to stdout, unbuffered. Throws npipe::error: broken_pipe when the reader of
+// stdout has gone, io_error otherwise.
+void write_stdout(const void* buf, std::size_t n);
+
+}  // namespace npipe::tools

@@ -1,0 +1,38 @@
+// npipe-agent/ops_session.cpp: hello (section 5.1). bye is handled by the session itself.
+#include "npipe/version.hpp"
+#include "session.hpp"
+
+namespace npipe::agent {
+namespace {
+
+// The platform this agent was built for, in the protocol's words.
+constexpr const char* platform() {
+#if defined(_WIN32)
+  return "windows";
+#elif defined(__APPLE__)
+  return "darwin";
+#elif defined(__linux__)
+  return "linux";
+#elif defined(__FreeBSD__)
+  return "freebsd";
+#elif defined(__NetBSD__)
+  return "netbsd";
+#elif defined(__OpenBSD__)
+  return "openbsd";
+#else
+  return "unknown";
+#endif
+}
+
+}  // namespace
+
+void op_hello(session&, const request&, nlohmann::json& reply) {
+  reply["protocol"] = 1;
+  reply["impl"] = "npipe-reference";
+  reply["version"] = NPIPE_VERSION_STRING;
+  reply["platform"] = platform();
+  reply["profiles"] = {"fifo", "channel"};
+  reply["ops"] = ops_list();
+}
+
+}  // namespace npipe::agent
