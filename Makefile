@@ -26,10 +26,17 @@ test-unit: build
 test-spec: deps
 	$(PYTHON) spec/tools/check_requirements.py --allow-untested-must
 
-test: test-spec test-unit
+# Interop with the real CPython: every interpreter 3.8+ found here, against bin/npipe and npipe-agent.
+test-python: build
+	NPIPE_BIN_DIR=$(CURDIR)/$(BUILD)/bin $(PYTHON) -m pytest harness -q
+
+test: test-spec test-unit test-python
 
 clean:
 	rm -rf build
 
 format:
 	find reference conformance -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+
+include mk/reliability.mk
+include mk/bench.mk
