@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 PYTHON     ?= /usr/bin/python3
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test test-unit test-spec test-python conformance clean format
+.PHONY: all deps build test test-unit test-spec test-python test-windows conformance clean format
 
 all: build
 
@@ -30,7 +30,12 @@ test-spec: deps
 test-python: build
 	NPIPE_BIN_DIR=$(CURDIR)/$(BUILD)/bin $(PYTHON) -m pytest harness -q
 
-test: test-spec test-unit test-python
+# The Windows backend, cross-built with mingw-w64 and run under Wine (scripts/test-windows says
+# loudly when it cannot run, and fails).
+test-windows:
+	scripts/test-windows
+
+test: test-spec test-unit test-python test-windows
 
 clean:
 	rm -rf build

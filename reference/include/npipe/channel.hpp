@@ -77,6 +77,14 @@ class connection {
   std::optional<bytes> recv_bytes(std::size_t maxlength = SIZE_MAX,
                                    deadline d = deadline::forever());
 
+  // Receives one message into the caller's buffer of `capacity` bytes and returns its length;
+  // std::nullopt at EOF on a message boundary. Nothing is allocated: for receiving many messages
+  // into one reused buffer. A message longer than `capacity` is refused exactly as recv_bytes
+  // refuses one longer than maxlength (message_too_long, then write-only). What the buffer holds
+  // beyond the returned length, or after an error, is unspecified.
+  std::optional<std::size_t> recv_bytes_into(void* buf, std::size_t capacity,
+                                             deadline d = deadline::forever());
+
   // True when a message (or EOF) can be received without waiting past `d`.
   bool poll(deadline d = deadline::immediate());
 

@@ -108,24 +108,44 @@ void connection::send_bytes(const void* data, std::size_t n) {
   impl_->send_message(static_cast<const std::uint8_t*>(data), n);
 }
 
-std::optional<bytes> connection::recv_bytes(std::size_t maxlength, deadline d) {
-  if (!is_open()) throw_closed("recv_bytes");
-  if (!impl_->readable) {
+namespace {
+
+// One receive by the frame reader, with the checks and the failure rule both forms share.
+template <class Receive>
+auto receive_checked(connection::impl* c, const char* op, Receive&& receive_with_reader) {
+  if (!c || !c->fd.valid()) throw_closed(op);
+  if (!c->readable) {
     throw error(errc::io_error,
-                "recv_bytes on a write-only connection: an earlier message was refused as too "
-                "long or could not be parsed, so the stream cannot be read any further");
+                std::string(op) +
+                    " on a write-only connection: an earlier message was refused as too long or "
+                    "could not be parsed, so the stream cannot be read any further");
   }
   try {
-    return impl_->reader.read(impl_->fd.get(), maxlength, d);
+    return receive_with_reader(c->reader, c->fd.get());
   } catch (const error&) {
     // CPython's _bad_message_length: the connection stays usable for sending only, and is
     // closed if it could not send either (CHAN-RECV-2).
-    if (impl_->reader.stream_lost()) {
-      impl_->readable = false;
-      if (!impl_->writable) close();
+    if (c->reader.stream_lost()) {
+      c->readable = false;
+      if (!c->writable) c->fd.reset();
     }
     throw;
   }
+}
+
+}  // namespace
+
+std::optional<bytes> connection::recv_bytes(std::size_t maxlength, deadline d) {
+  return receive_checked(impl_.get(), "recv_bytes", [&](posix::frame_reader& r, int fd) {
+    return r.read(fd, maxlength, d);
+  });
+}
+
+std::optional<std::size_t> connection::recv_bytes_into(void* buf, std::size_t capacity,
+                                                       deadline d) {
+  return receive_checked(impl_.get(), "recv_bytes_into", [&](posix::frame_reader& r, int fd) {
+    return r.read_into(fd, static_cast<std::uint8_t*>(buf), capacity, d);
+  });
 }
 
 bool connection::poll(deadline d) {

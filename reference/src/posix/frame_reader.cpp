@@ -22,7 +22,7 @@ void frame_reader::reset() noexcept {
   filled_ = 0;
 }
 
-bool frame_reader::read_header(int fd, deadline d) {
+bool frame_reader::read_header(int fd, std::size_t maxlength, deadline d) {
   // Exactly the bytes the header still needs: never a byte of the payload or the next message.
   while (header_.state() == framing::header_decoder::status::need_more) {
     std::uint8_t buf[framing::long_header_size];
@@ -43,7 +43,29 @@ bool frame_reader::read_header(int fd, deadline d) {
                        "bad message header: negative length " + std::to_string(bad) +
                            " (only -1, the escape for an 8-byte length, is allowed)");
   }
+  if (header_.length() > maxlength) {
+    std::uint64_t length = header_.length();
+    reset();
+    lost_ = true;  // the payload is left unread in the socket: nothing after it can be parsed
+    throw npipe::error(errc::message_too_long,
+                       "bad message length: the message is " + std::to_string(length) +
+                           " bytes, longer than maxlength " + std::to_string(maxlength) +
+                           "; it was not read, and the connection is now write-only");
+  }
   return true;
+}
+
+void frame_reader::receive_payload(int fd, std::uint8_t* dst, std::size_t end, deadline d) {
+  while (filled_ < end) {
+    std::size_t got = recv_some(fd, dst + filled_, end - filled_, d);
+    if (got == 0) {
+      std::string detail = std::to_string(filled_) + " of " + std::to_string(header_.length()) +
+                           " payload bytes arrived";
+      reset();
+      throw npipe::error(errc::protocol_error, "got end of file during message (" + detail + ")");
+    }
+    filled_ += got;
+  }
 }
 
 void frame_reader::read_payload(int fd, deadline d) {
@@ -54,14 +76,7 @@ void frame_reader::read_payload(int fd, deadline d) {
       std::uint64_t want = std::max<std::uint64_t>(kInitialPayloadChunk, 2 * payload_.size());
       payload_.resize(static_cast<std::size_t>(std::min(want, length)));
     }
-    std::size_t got = recv_some(fd, payload_.data() + filled_, payload_.size() - filled_, d);
-    if (got == 0) {
-      std::string detail =
-          std::to_string(filled_) + " of " + std::to_string(length) + " payload bytes arrived";
-      reset();
-      throw npipe::error(errc::protocol_error, "got end of file during message (" + detail + ")");
-    }
-    filled_ += got;
+    receive_payload(fd, payload_.data(), payload_.size(), d);
   }
 }
 
@@ -71,20 +86,32 @@ std::optional<std::vector<std::uint8_t>> frame_reader::read(int fd, std::size_t 
     throw npipe::error(errc::protocol_error,
                        "the message stream was lost after an earlier framing error");
   }
-  if (!read_header(fd, d)) return std::nullopt;
-  if (header_.length() > maxlength) {
-    std::uint64_t length = header_.length();
-    reset();
-    lost_ = true;  // the payload is left unread in the socket: nothing after it can be parsed
-    throw npipe::error(errc::message_too_long,
-                       "bad message length: the message is " + std::to_string(length) +
-                           " bytes, longer than maxlength " + std::to_string(maxlength) +
-                           "; it was not read, and the connection is now write-only");
-  }
+  if (!read_header(fd, maxlength, d)) return std::nullopt;
   read_payload(fd, d);
   std::vector<std::uint8_t> message = std::move(payload_);
   reset();
   return message;
+}
+
+std::optional<std::size_t> frame_reader::read_into(int fd, std::uint8_t* buf, std::size_t capacity,
+                                                   deadline d) {
+  if (lost_) {
+    throw npipe::error(errc::protocol_error,
+                       "the message stream was lost after an earlier framing error");
+  }
+  if (!read_header(fd, capacity, d)) return std::nullopt;
+  const auto length = static_cast<std::size_t>(header_.length());  // at most capacity
+  // A message an earlier call began (its deadline passed halfway) goes on from where it stopped.
+  std::copy_n(payload_.data(), filled_, buf);
+  try {
+    receive_payload(fd, buf, length, d);
+  } catch (const npipe::error&) {
+    // Keep what arrived for the next call, which may bring another buffer (CHAN-RECV-3).
+    if (filled_ > 0) payload_.assign(buf, buf + filled_);
+    throw;
+  }
+  reset();
+  return length;
 }
 
 }  // namespace npipe::posix

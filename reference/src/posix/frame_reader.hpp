@@ -26,11 +26,18 @@ class frame_reader {
   // any further.
   std::optional<std::vector<std::uint8_t>> read(int fd, std::size_t maxlength, deadline d);
 
+  // The same, into the caller's buffer of `capacity` bytes (which plays the part of maxlength):
+  // returns the message's length. A message cut short by a deadline is kept for the next call
+  // whichever form it makes.
+  std::optional<std::size_t> read_into(int fd, std::uint8_t* buf, std::size_t capacity, deadline d);
+
   bool stream_lost() const noexcept { return lost_; }
 
  private:
-  bool read_header(int fd, deadline d);  // false: EOF before any byte of a message
-  void read_payload(int fd, deadline d);
+  bool read_header(int fd, std::size_t maxlength, deadline d);  // false: EOF between messages
+  void read_payload(int fd, deadline d);  // into payload_, grown as bytes arrive
+  // Receives payload bytes until filled_ == end, into dst (which holds at least `end` bytes).
+  void receive_payload(int fd, std::uint8_t* dst, std::size_t end, deadline d);
   void reset() noexcept;
 
   framing::header_decoder header_;

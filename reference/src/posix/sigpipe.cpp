@@ -39,14 +39,19 @@ ssize_t write_without_sigpipe(int fd, const void* buf, std::size_t n) noexcept {
 
   sigset_t old_mask;
   pthread_sigmask(SIG_BLOCK, &only_sigpipe, &old_mask);
+  const bool caller_blocks = sigismember(&old_mask, SIGPIPE) == 1;
 
-  // sigpending covers both this thread's and the process's pending set. If SIGPIPE is already
-  // pending (the caller had it blocked, or another thread's kill is queued) our write cannot add
-  // a second one (standard signals do not queue), so we must not consume it.
-  sigset_t pending;
-  sigemptyset(&pending);
-  sigpending(&pending);
-  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  // If SIGPIPE is already pending (the caller had it blocked, or another thread's kill is queued)
+  // our write cannot add a second one (standard signals do not queue), so we must not consume it.
+  // Only a blocked signal can be pending: while the caller had it unblocked it would have been
+  // delivered already, so then there is nothing to ask (one system call less per write).
+  bool was_pending = false;
+  if (caller_blocks) {
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    was_pending = sigismember(&pending, SIGPIPE) == 1;
+  }
 
   ssize_t result;
   do {
@@ -54,16 +59,20 @@ ssize_t write_without_sigpipe(int fd, const void* buf, std::size_t n) noexcept {
   } while (result < 0 && errno == EINTR);
   const int saved_errno = errno;
 
-  // Not only on EPIPE: Linux (fs/pipe.c) also raises SIGPIPE when a large write had already put
-  // some bytes in before the last reader left, and then returns that partial count.
-  if (!was_pending) {
+  // Only a write that stopped short can have raised SIGPIPE: EPIPE, or (Linux, fs/pipe.c) a
+  // large write that had put some bytes in before the last reader left and returns that partial
+  // count. A write that took all n bytes raised nothing, and needs no look.
+  const bool stopped_short =
+      result < 0 ? saved_errno == EPIPE : static_cast<std::size_t>(result) < n;
+  if (stopped_short && !was_pending) {
+    sigset_t pending;
     sigemptyset(&pending);
     sigpending(&pending);
     if (sigismember(&pending, SIGPIPE) == 1) consume_pending_sigpipe(only_sigpipe);
   }
 
   // Restores the caller's mask exactly (SIGPIPE stays blocked if it was blocked before).
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (!caller_blocks) pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   errno = saved_errno;
   return result;
 }

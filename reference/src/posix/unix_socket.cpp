@@ -75,7 +75,19 @@ unique_fd connect_unix(const std::string& path, deadline d) {
   for (;;) {
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a.addr), a.size) == 0) break;
     int err = errno;
-    if (err == EINTR) continue;  // AF_UNIX: an interrupted connect left the socket unconnected
+    if (err == EINTR) {
+      // AF_UNIX: an interrupted connect left the socket unconnected, so it is simply retried;
+      // but SO_SNDTIMEO restarts in full with every connect(2), so a deadline resumes with the
+      // time it has left (ERR-4), or a periodic signal would keep it waiting forever.
+      if (timed) {
+        if (d.expired()) {
+          throw_errno(errc::timeout, ETIMEDOUT,
+                      what + ": the deadline passed while the listener's backlog was full");
+        }
+        set_send_timeout(fd.get(), std::max(1, d.remaining_ms()));
+      }
+      continue;
+    }
     if (err == EISCONN) break;
     switch (err) {
       case ENOENT:
