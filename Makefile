@@ -37,6 +37,12 @@ test-windows:
 
 test: test-spec test-unit test-python test-windows
 
+# The main job: the conformance suite against every implementation found here (reference-posix,
+# reference-windows under Wine when built, and one column per installed CPython). IMPL='name=cmd'
+# validates an outside implementation instead, partnered by the reference in both role orders.
+conformance: build
+	$(BUILD)/bin/npipe-conformance --report-dir build/conformance $(if $(IMPL),--impl '$(IMPL)' --only '$(firstword $(subst =, ,$(IMPL)))')
+
 clean:
 	rm -rf build
 

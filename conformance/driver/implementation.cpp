@@ -1,0 +1,185 @@
+// implementation.cpp: implementations.conf, --impl and CPython discovery (see implementation.hpp).
+#include "implementation.hpp"
+
+#include <glob.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace npipe::conformance {
+
+std::string implementation::version() const {
+  return hello.is_object() && hello.contains("version") && hello["version"].is_string()
+             ? hello["version"].get<std::string>()
+             : "";
+}
+
+std::string implementation::platform() const {
+  return hello.is_object() && hello.contains("platform") && hello["platform"].is_string()
+             ? hello["platform"].get<std::string>()
+             : "";
+}
+
+bool implementation::offers(const std::string& profile) const {
+  if (!hello.is_object() || !hello.contains("profiles") || !hello["profiles"].is_array())
+    return false;
+  for (const auto& p : hello["profiles"])
+    if (p == profile) return true;
+  return false;
+}
+
+std::string host_platform() {
+  utsname u{};
+  if (uname(&u) != 0) return "unknown";
+  std::string s = u.sysname;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+bool platform_matches(const std::string& filter, const std::string& host) {
+  std::istringstream in(filter);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item == "all" || item == host) return true;
+    if (item == "posix" && host != "windows") return true;
+  }
+  return false;
+}
+
+namespace {
+
+std::string expand(std::string s, const load_options& o) {
+  const std::pair<const char*, const std::string*> vars[] = {{"${SOURCE_DIR}", &o.source_dir},
+                                                             {"${BIN_DIR}", &o.bin_dir}};
+  for (const auto& [var, value] : vars)
+    for (auto p = s.find(var); p != std::string::npos; p = s.find(var, p + value->size()))
+      s.replace(p, std::string(var).size(), *value);
+  return s;
+}
+
+bool is_executable(const std::string& p) {
+  return access(p.c_str(), X_OK) == 0;
+}
+
+// One interpreter per minor version: pyenv's own binaries first (no shim in between, so the
+// agent's pid is the interpreter's), then python3.X on PATH for versions pyenv lacks.
+std::map<int, std::string> find_cpythons(int min_minor) {
+  std::map<int, std::string> found;
+  glob_t g{};
+  if (glob("/root/.pyenv/versions/3.*/bin/python3", 0, nullptr, &g) == 0) {
+    std::regex ver(R"(/versions/3\.(\d+)[^/]*/bin/python3$)");
+    for (size_t i = 0; i < g.gl_pathc; ++i) {
+      std::cmatch m;
+      std::string p = g.gl_pathv[i];
+      if (std::regex_search(p.c_str(), m, ver) && is_executable(p)) {
+        int minor = std::stoi(m[1].str());
+        if (minor >= min_minor && !found.count(minor)) found[minor] = p;
+      }
+    }
+  }
+  globfree(&g);
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (dir.empty() || dir.find("/.pyenv/shims") != std::string::npos) continue;
+    for (int minor = min_minor; minor < 40; ++minor) {
+      std::string p = dir + "/python3." + std::to_string(minor);
+      if (!found.count(minor) && is_executable(p)) found[minor] = p;
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+std::vector<implementation> load_implementations(const load_options& opts,
+                                                 std::vector<std::string>& notes) {
+  std::vector<implementation> out;
+  std::set<std::string> names;
+  const std::string host = host_platform();
+  auto add = [&](implementation impl) {
+    if (names.count(impl.name)) {
+      // A later definition (the command line) replaces an earlier one of the same name.
+      out.erase(std::remove_if(out.begin(), out.end(),
+                               [&](const implementation& i) { return i.name == impl.name; }),
+                out.end());
+    }
+    names.insert(impl.name);
+    out.push_back(std::move(impl));
+  };
+
+  std::ifstream conf(opts.conf_path);
+  if (!conf) throw std::runtime_error("cannot read " + opts.conf_path);
+  std::string line;
+  for (int n = 1; std::getline(conf, line); ++n) {
+    auto hash = line.find('#');
+    if (hash != std::string::npos) line.erase(hash);
+    std::istringstream in(line);
+    std::string first;
+    if (!(in >> first)) continue;
+    std::string where = opts.conf_path + ":" + std::to_string(n);
+    if (first == "@cpython") {
+      // "@cpython MIN_MINOR PLATFORMS": one fifo and one connection column per interpreter.
+      int min_minor = 8;
+      std::string plats = "posix";
+      in >> min_minor >> plats;
+      if (!opts.discover_cpython) continue;
+      if (!platform_matches(plats, host)) continue;
+      for (const auto& [minor, python] : find_cpythons(min_minor)) {
+        for (const char* kind : {"fifo", "connection"}) {
+          std::string script = opts.source_dir + "/harness/agents/cpython_" + kind + ".py";
+          if (access(script.c_str(), R_OK) != 0) {
+            notes.push_back("skipped cpython-" + std::string(kind) + ": " + script + " missing");
+            continue;
+          }
+          implementation impl;
+          impl.name = "cpython-" + std::string(kind) + "-3." + std::to_string(minor);
+          impl.command = python + " " + script;
+          impl.platforms = plats;
+          impl.origin = "auto (" + python + ")";
+          add(std::move(impl));
+        }
+      }
+      continue;
+    }
+    implementation impl;
+    impl.name = first;
+    std::string kind;
+    if (!(in >> impl.platforms >> kind) || (kind != "reference" && kind != "impl"))
+      throw std::runtime_error(where + ": expected NAME PLATFORMS reference|impl COMMAND");
+    impl.reference = kind == "reference";
+    std::getline(in >> std::ws, impl.command);
+    impl.command = expand(impl.command, opts);
+    impl.origin = where;
+    if (impl.command.empty()) throw std::runtime_error(where + ": no command");
+    if (!platform_matches(impl.platforms, host)) {
+      notes.push_back("skipped " + impl.name + ": platform " + impl.platforms + " is not " + host);
+      continue;
+    }
+    add(std::move(impl));
+  }
+  for (const auto& arg : opts.extra) {
+    auto eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == arg.size())
+      throw std::runtime_error("--impl wants 'name=command line', got '" + arg + "'");
+    implementation impl;
+    impl.name = arg.substr(0, eq);
+    impl.command = expand(arg.substr(eq + 1), opts);
+    impl.platforms = "all";
+    impl.origin = "--impl";
+    add(std::move(impl));
+  }
+  return out;
+}
+
+}  // namespace npipe::conformance

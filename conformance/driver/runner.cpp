@@ -1,0 +1,205 @@
+// runner.cpp: one scenario run (see runner.hpp).
+#include "runner.hpp"
+
+#include <dirent.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+namespace npipe::conformance {
+
+std::string result::roles_label() const {
+  std::string s;
+  for (const auto& [role, impl] : roles)
+    s += (s.empty() ? "" : ",") + role + "=" + impl;
+  return s;
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kind_of(const fs::file_status& st) {
+  switch (st.type()) {
+    case fs::file_type::fifo:
+      return "FIFO";
+    case fs::file_type::socket:
+      return "socket";
+    case fs::file_type::directory:
+      return "directory";
+    case fs::file_type::symlink:
+      return "symlink";
+    case fs::file_type::regular:
+      return "file";
+    default:
+      return "file";
+  }
+}
+
+// Everything in `dir` the driver did not make itself.
+std::string leftovers(const std::string& dir, const std::set<std::string>& driver_made) {
+  std::string out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    std::string p = it->path().string();
+    if (driver_made.count(p)) continue;
+    out += (out.empty() ? "" : ", ") + std::string(kind_of(it->symlink_status())) + " " +
+           it->path().filename().string();
+  }
+  return out;
+}
+
+int remove_one(const char* path, const struct stat*, int, struct FTW*) {
+  ::remove(path);
+  return 0;
+}
+
+// Removes the tree without following symlinks (FTW_PHYS), deepest first.
+void remove_tree(const std::string& dir) {
+  nftw(dir.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+std::string sanitize(std::string s) {
+  for (char& c : s)
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
+  return s;
+}
+
+std::atomic<unsigned> counter{0};
+
+}  // namespace
+
+result run_scenario(const scenario_def& def,
+                    const std::map<std::string, const implementation*>& roles,
+                    const run_options& opts) {
+  result res;
+  res.test = def.name;
+  res.title = def.title;
+  res.profile = def.profile;
+  res.requirements = def.requirements;
+  res.expected = "PASS";
+  for (const auto& [role, impl] : roles)
+    res.roles[role] = impl->name;
+  auto started = std::chrono::steady_clock::now();
+  auto finish = [&](std::string status, std::string message) {
+    res.status = std::move(status);
+    res.message = std::move(message);
+    res.duration_ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::steady_clock::now() - started)
+                                            .count());
+    return res;
+  };
+
+  // Not applicable before anything is spawned: a role whose implementation lacks the profile.
+  for (const auto& [role, impl] : roles) {
+    if (!impl->probe_error.empty())
+      return finish("ERROR", impl->name + " did not start: " + impl->probe_error);
+    if (!impl->offers(def.profile))
+      return finish("N/A", impl->name + " does not offer the " + def.profile + " profile");
+  }
+
+  unsigned n = ++counter;
+  scene_options so;
+  so.step_timeout = opts.step_timeout;
+  so.pending_limit = opts.pending_limit;
+  so.pending_grace = opts.pending_grace;
+  so.dir = opts.tmp_root + "/s" + std::to_string(n);
+  so.log_dir = opts.log_root + "/" + sanitize(def.name + "." + res.roles_label());
+  fs::create_directories(so.log_dir);
+  if (::mkdir(so.dir.c_str(), 0700) != 0) return finish("ERROR", "driver: cannot make " + so.dir);
+
+  std::string status = "PASS";
+  std::string message;
+  std::vector<std::string> extra;
+  std::atomic<bool> fired{false};
+  {
+    scene s(def, roles, so);
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    // The watchdog: kills every agent (and shuts the driver's sockets) when the scenario
+    // overruns, so any wait in the body ends. If even that does not end it, the suite stops
+    // rather than hang: a hung conformance run is worse than a failed one.
+    std::thread watchdog([&] {
+      std::unique_lock<std::mutex> lock(mu);
+      if (cv.wait_for(lock, opts.watchdog, [&] { return done; })) return;
+      fired = true;
+      s.kill_everything();
+      if (cv.wait_for(lock, std::chrono::seconds(20), [&] { return done; })) return;
+      std::cerr << "npipe-conformance: " << def.name << " is stuck after its watchdog; aborting\n";
+      std::_Exit(3);
+    });
+    try {
+      def.body(s);
+      s.finish_agents();
+      std::string left = leftovers(so.dir, s.driver_made_paths());
+      if (!left.empty()) {
+        status = "FAIL";
+        message = "left over in the scenario's directory: " + left;
+      }
+    } catch (const step_failed& e) {
+      status = "FAIL";
+      message = e.what();
+      extra = e.extra_requirements;
+    } catch (const not_applicable& e) {
+      status = "N/A";
+      message = e.what();
+    } catch (const agent_crash& e) {
+      status = "CRASH";
+      message = e.what();
+    } catch (const agent_timeout& e) {
+      status = "TIMEOUT";
+      message = e.what();
+    } catch (const agent_protocol& e) {
+      status = "ERROR";
+      message = e.what();
+    } catch (const std::exception& e) {
+      status = "ERROR";
+      message = std::string("driver: ") + e.what();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      done = true;
+    }
+    cv.notify_all();
+    watchdog.join();
+    if (fired) {
+      status = "TIMEOUT";
+      message = "scenario watchdog (" + std::to_string(opts.watchdog.count()) +
+                " ms) expired; every agent was killed" +
+                (message.empty() ? "" : "; then: " + message);
+    }
+    for (const auto& note : s.notes())
+      message += (message.empty() ? "" : "; ") + note;
+    res.logs = s.log_paths();
+  }  // the scene's destructor kills whatever is still alive
+  remove_tree(so.dir);
+  for (const auto& e : extra)
+    if (std::find(res.requirements.begin(), res.requirements.end(), e) == res.requirements.end())
+      res.requirements.push_back(e);
+  // Keep only the logs that say something.
+  std::vector<std::string> logs;
+  for (const auto& l : res.logs) {
+    std::error_code ec;
+    if (fs::file_size(l, ec) > 0 && !ec)
+      logs.push_back(l);
+    else
+      fs::remove(l, ec);
+  }
+  res.logs = logs;
+  std::error_code ec;
+  fs::remove(so.log_dir, ec);  // only succeeds when empty
+  return finish(status, message);
+}
+
+}  // namespace npipe::conformance

@@ -1,0 +1,94 @@
+// chan_wire.cpp: the bytes on the wire, with the driver itself as the raw peer (POSIX): length
+// headers, the 2 GiB escape, bad lengths, EOF inside a frame, and the handshake byte by byte
+// (spec/npipe.md, "Channel profile: messages", "authentication").
+#include <chrono>
+
+#include "chan_support.hpp"
+#include "raw_peer.hpp"
+
+namespace npipe::conformance {
+namespace {
+
+using namespace support;
+using std::chrono::milliseconds;
+
+struct wired {
+  std::string listener;
+  std::string conn;  // the agent's connection
+  int fd = -1;       // the driver's
+};
+
+// The agent listens (with `auth` fields) and accepts the driver's raw connection; no handshake.
+wired agent_serves(scene& s) {
+  wired w;
+  std::string a = s.path("sock");
+  w.listener = handle_of(s, s.agent1().ok({{"op", "listen"}, {"address", a}}));
+  w.fd = raw::connect(s, a, s.options().step_timeout);
+  w.conn = handle_of(s, s.agent1().ok({{"op", "accept"}, {"handle", w.listener}}));
+  return w;
+}
+
+milliseconds step(scene& s) {
+  return s.options().step_timeout;
+}
+
+}  // namespace
+
+// NPIPE_REQ: CHAN-FRAME-1
+NPIPE_SCENARIO(chan_wire, length_header_sent, "CHAN-FRAME-1", "channel", "agent",
+               "Each message goes out as a 4-byte big-endian length, then the payload") {
+  wired w = agent_serves(s);
+  for (std::size_t n : {0u, 5u, 70000u}) {
+    s.agent1().ok({{"op", "send"}, {"handle", w.conn}, {"pattern", pattern(n, 1)}});
+    auto h = raw::recv_exact(s, w.fd, 4, step(s));
+    s.expect(h.has_value(), "EOF where a frame header was due");
+    s.expect(*h == raw::header32(static_cast<std::int32_t>(n)),
+             "the header of a " + std::to_string(n) + "-byte message is not its 4-byte length");
+    auto body = raw::recv_exact(s, w.fd, n, step(s));
+    s.expect(body && *body == pattern_bytes(n, 1), "the payload after the header differs");
+  }
+}
+
+// NPIPE_REQ: CHAN-FRAME-2
+NPIPE_SCENARIO(chan_wire, escape_header_accepted, "CHAN-FRAME-2", "channel", "agent",
+               "The -1 + 8-byte length escape is accepted for any size, even a small one") {
+  wired w = agent_serves(s);
+  raw::send(s, w.fd, raw::escaped_frame("tiny") + raw::escaped_frame("") + raw::frame("after"),
+            step(s));
+  s.expect(recv_data(s, s.agent1(), w.conn) == "tiny",
+           "an escaped 4-byte frame was not read as such");
+  s.expect(recv_data(s, s.agent1(), w.conn).empty(), "an escaped empty frame was not empty");
+  s.expect(recv_data(s, s.agent1(), w.conn) == "after", "the frame after the escapes differs");
+}
+
+// NPIPE_REQ: CHAN-FRAME-4
+NPIPE_SCENARIO(chan_wire, negative_length_refused, "CHAN-FRAME-4", "channel", "agent",
+               "A negative length other than -1 gives protocol_error") {
+  wired w = agent_serves(s);
+  raw::send(s, w.fd, raw::header32(-2) + "xxxx", step(s));
+  s.agent1().fails({{"op", "recv"}, {"handle", w.conn}}, "protocol_error");
+}
+
+// NPIPE_REQ: CHAN-EOF-2
+NPIPE_SCENARIO(chan_wire, eof_inside_frame, "CHAN-EOF-2", "channel", "agent",
+               "EOF inside a message gives protocol_error, after the whole messages before it") {
+  wired w = agent_serves(s);
+  raw::send(s, w.fd, raw::frame("whole") + raw::header32(100) + "only ten b", step(s));
+  s.close_fd(w.fd);
+  s.expect(recv_data(s, s.agent1(), w.conn) == "whole", "the whole message before EOF differs");
+  s.agent1().fails({{"op", "recv"}, {"handle", w.conn}}, "protocol_error");
+}
+
+// NPIPE_REQ: CHAN-RECV-1
+NPIPE_SCENARIO(chan_wire, maxlength_without_reading, "CHAN-RECV-1 CHAN-RECV-2", "channel", "agent",
+               "A header claiming 2 GiB with maxlength 1024 gives message_too_long at once, "
+               "without waiting for the payload") {
+  wired w = agent_serves(s);
+  raw::send(s, w.fd, raw::header32(0x7fffffff), step(s));
+  s.agent1().fails({{"op", "recv"}, {"handle", w.conn}, {"max", 1024}}, "message_too_long");
+  s.agent1().ok({{"op", "send"}, {"handle", w.conn}, {"data", b64("still here")}});
+  auto m = raw::recv_frame(s, w.fd, step(s));
+  s.expect(m && *m == "still here", "the agent could not send after message_too_long");
+}
+
+}  // namespace npipe::conformance

@@ -1,0 +1,190 @@
+// chan_wire_auth.cpp: the handshake byte by byte, with the driver as the raw peer: the challenge
+// forms, every answer form a verifier must accept, wrong and oversized answers, a stalled peer,
+// and the client's order (spec/npipe.md, "Channel profile: authentication").
+#include <chrono>
+
+#include "chan_support.hpp"
+#include "raw_peer.hpp"
+
+namespace npipe::conformance {
+namespace {
+
+using namespace support;
+using std::chrono::milliseconds;
+
+const std::string kKey = "wire key";
+const std::string kChallenge = "#CHALLENGE#";
+const std::string kWelcome = "#WELCOME#";
+const std::string kFailure = "#FAILURE#";
+
+milliseconds step(scene& s) {
+  return s.options().step_timeout;
+}
+
+std::string frame_from(scene& s, int fd, const std::string& what) {
+  auto m = raw::recv_frame(s, fd, step(s));
+  if (!m) s.fail("the agent closed the connection where " + what + " was due");
+  return *m;
+}
+
+// The answer to `message` (what follows #CHALLENGE#) in the given form: "raw-md5" for the
+// legacy 16 bytes, otherwise "{name}" + HMAC-name over the whole message.
+std::string answer(const std::string& form, const std::string& message) {
+  if (form == "raw-md5") return raw::hmac("md5", kKey, message);
+  return "{" + form + "}" + raw::hmac(form, kKey, message);
+}
+
+struct server_side {
+  std::string listener;
+  call accept;
+  int fd;
+};
+
+// The agent listens with the key and accepts; the driver connects.
+server_side agent_listens(scene& s, const std::string& leaf, const char* challenge,
+                          json accept_extra = json::object()) {
+  std::string a = s.path(leaf);
+  json listen = {{"op", "listen"}, {"address", a}, {"authkey", b64(kKey)}};
+  if (challenge) listen["challenge"] = challenge;
+  std::string l = handle_of(s, s.agent1().ok(listen));
+  int fd = raw::connect(s, a, step(s));
+  json acc = {{"op", "accept"}, {"handle", l}};
+  for (auto& [k, v] : accept_extra.items())
+    acc[k] = v;
+  return {l, s.agent1().start(acc), fd};
+}
+
+// The driver's half after its answer was welcomed: challenge the agent and check its answer.
+void challenge_agent(scene& s, int fd, const std::string& form) {
+  std::string message = form == "md5" ? raw::random_bytes(20) : "{sha256}" + raw::random_bytes(40);
+  raw::send(s, fd, raw::frame(kChallenge + message), step(s));
+  std::string got = frame_from(s, fd, "the answer to the driver's challenge");
+  std::string want = answer(form == "md5" ? "raw-md5" : "sha256", message);
+  s.expect(got == want, "the agent answered the " + form + " challenge wrongly (" +
+                            std::to_string(got.size()) + " bytes)");
+  raw::send(s, fd, raw::frame(kWelcome), step(s));
+}
+
+// The listener's full handshake, the driver answering in `answer_form`.
+void listener_handshake(scene& s, const char* challenge, const std::string& answer_form,
+                        const std::string& leaf = "sock") {
+  auto side = agent_listens(s, leaf, challenge);
+  std::string m = frame_from(s, side.fd, "the challenge");
+  s.expect(m.rfind(kChallenge, 0) == 0, "the listener's first message is not #CHALLENGE#");
+  std::string message = m.substr(kChallenge.size());
+  if (std::string(challenge) == "md5")
+    s.expect(
+        message.size() == 20,
+        "the legacy challenge must carry 20 random bytes, not " + std::to_string(message.size()),
+        {"CHAN-AUTH-2"});
+  else
+    s.expect(message.rfind("{sha256}", 0) == 0 && message.size() == 8 + 40,
+             "the modern challenge must be {sha256} + 40 random bytes", {"CHAN-AUTH-3"});
+  raw::send(s, side.fd, raw::frame(answer(answer_form, message)), step(s));
+  s.expect(frame_from(s, side.fd, "#WELCOME#") == kWelcome,
+           "a correct " + answer_form + " answer was not welcomed", {"CHAN-AUTH-4"});
+  challenge_agent(s, side.fd, std::string(challenge) == "md5" ? "md5" : "sha256");
+  std::string conn = handle_of(s, side.accept.ok());
+  s.agent1().ok({{"op", "send"}, {"handle", conn}, {"data", b64("in")}});
+  auto hello = raw::recv_frame(s, side.fd, step(s));
+  s.expect(hello && *hello == "in", "no message after the handshake");
+}
+
+}  // namespace
+
+// NPIPE_REQ: CHAN-AUTH-1 CHAN-AUTH-3
+NPIPE_SCENARIO(chan_wire_auth, listener_sha256, "CHAN-AUTH-1 CHAN-AUTH-3", "channel", "agent",
+               "The listener challenges with {sha256} + 40 bytes first, then answers") {
+  listener_handshake(s, "sha256", "sha256");
+}
+
+// NPIPE_REQ: CHAN-AUTH-1 CHAN-AUTH-2
+NPIPE_SCENARIO(chan_wire_auth, listener_md5, "CHAN-AUTH-1 CHAN-AUTH-2", "channel", "agent",
+               "The legacy listener challenges with 20 bytes and takes the raw HMAC-MD5") {
+  listener_handshake(s, "md5", "raw-md5");
+}
+
+// NPIPE_REQ: CHAN-AUTH-4
+NPIPE_SCENARIO(chan_wire_auth, verifier_accepts_every_digest, "CHAN-AUTH-4", "channel", "agent",
+               "The verifier accepts raw MD5 and {md5} {sha256} {sha384} {sha3_256} {sha3_384} "
+               "answers") {
+  for (const char* form : {"raw-md5", "md5", "sha256", "sha384", "sha3_256", "sha3_384"})
+    listener_handshake(s, "sha256", form, std::string("sock-") + form);
+}
+
+// NPIPE_REQ: CHAN-AUTH-5
+NPIPE_SCENARIO(chan_wire_auth, wrong_answer_refused, "CHAN-AUTH-5", "channel", "agent",
+               "A wrong answer gets #FAILURE# and accept fails with auth_failed") {
+  auto side = agent_listens(s, "sock", nullptr);
+  std::string m = frame_from(s, side.fd, "the challenge");
+  raw::send(s, side.fd, raw::frame("{sha256}" + std::string(32, '\0')), step(s));
+  auto reply = raw::recv_frame(s, side.fd, step(s));
+  s.expect(reply && *reply == kFailure, "a wrong answer was not told #FAILURE#");
+  side.accept.fails("auth_failed");
+}
+
+// NPIPE_REQ: CHAN-AUTH-6
+NPIPE_SCENARIO(chan_wire_auth, oversized_answer_refused, "CHAN-AUTH-6", "channel", "agent",
+               "Handshake messages over 256 bytes give auth_failed; a 1 GiB claim is not awaited") {
+  auto side = agent_listens(s, "sock", nullptr);
+  frame_from(s, side.fd, "the challenge");
+  raw::send(s, side.fd, raw::frame(std::string(300, 'x')), step(s));
+  side.accept.fails("auth_failed");
+  // A header claiming 1 GiB with nothing behind it: refused from the header alone.
+  int fd2 = raw::connect(s, s.path("sock"), step(s));
+  call acc2 = s.agent1().start({{"op", "accept"}, {"handle", side.listener}});
+  frame_from(s, fd2, "the challenge");
+  raw::send(s, fd2, raw::header32(1 << 30), step(s));
+  acc2.fails("auth_failed");
+}
+
+// NPIPE_REQ: CHAN-AUTH-8
+NPIPE_SCENARIO(chan_wire_auth, stalled_peer_times_out, "CHAN-AUTH-8", "channel", "agent",
+               "A client that connects and never answers makes accept fail with timeout") {
+  auto side = agent_listens(s, "sock", nullptr, {{"timeout_ms", 500}});
+  side.accept.fails("timeout");
+}
+
+// NPIPE_REQ: CHAN-AUTH-1
+NPIPE_SCENARIO(chan_wire_auth, client_answers_first, "CHAN-AUTH-1 CHAN-AUTH-3", "channel", "agent",
+               "The client answers the listener's challenge first, then challenges") {
+  std::string a = s.path("sock");
+  int l = raw::listen(s, a);
+  call c = s.agent1().start({{"op", "connect"}, {"address", a}, {"authkey", b64(kKey)}});
+  int fd = raw::accept(s, l, step(s));
+  challenge_agent(s, fd, "sha256");
+  std::string m = frame_from(s, fd, "the client's challenge");
+  s.expect(m.rfind(kChallenge, 0) == 0, "after being welcomed the client must challenge");
+  std::string message = m.substr(kChallenge.size());
+  raw::send(s, fd, raw::frame(answer("sha256", message)), step(s));
+  s.expect(frame_from(s, fd, "#WELCOME#") == kWelcome, "the client refused a correct answer");
+  std::string conn = handle_of(s, c.ok());
+  s.agent1().ok({{"op", "send"}, {"handle", conn}, {"data", b64("up")}});
+  auto up = raw::recv_frame(s, fd, step(s));
+  s.expect(up && *up == "up", "no message after the client's handshake");
+}
+
+}  // namespace npipe::conformance
+
+namespace npipe::conformance {
+
+// NPIPE_REQ: CHAN-AUTH-11
+NPIPE_SCENARIO(chan_wire_auth, bad_challenges_refused, "CHAN-AUTH-11", "channel", "agent",
+               "A challenge without #CHALLENGE#, too short, or naming an unknown digest gives "
+               "auth_failed") {
+  const std::string bad[] = {"#HELLO#" + raw::random_bytes(20),
+                             "#CHALLENGE#" + raw::random_bytes(10),
+                             "#CHALLENGE#{whirlpool}" + raw::random_bytes(40)};
+  int n = 0;
+  for (const auto& challenge : bad) {
+    std::string a = s.path("sock" + std::to_string(++n));
+    int l = raw::listen(s, a);
+    call c = s.agent1().start({{"op", "connect"}, {"address", a}, {"authkey", b64("k")}});
+    int fd = raw::accept(s, l, s.options().step_timeout);
+    raw::send(s, fd, raw::frame(challenge), s.options().step_timeout);
+    c.fails("auth_failed");
+    s.close_fd(fd);
+  }
+}
+
+}  // namespace npipe::conformance

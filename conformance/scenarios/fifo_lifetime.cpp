@@ -1,0 +1,185 @@
+// fifo_lifetime.cpp: removal of the name and the owner's lifetime
+// (spec/npipe.md, "FIFO profile: removal and lifetime").
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "scenario.hpp"
+#include "support.hpp"
+
+namespace npipe::conformance {
+
+using namespace support;
+
+namespace {
+// The driver keeps a FIFO's inode alive: a non-blocking read-only open never waits.
+void hold_open(scene& s, const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) s.fail("driver: cannot open the FIFO " + path);
+  s.adopt_fd(fd);
+}
+}  // namespace
+
+// NPIPE_REQ: FIFO-REMOVE-1 FIFO-REMOVE-2
+NPIPE_SCENARIO(fifo_lifetime, remove_while_open, "FIFO-REMOVE-1 FIFO-REMOVE-2", "fifo",
+               "owner peer",
+               "Removing the name leaves open ends working; a new open by name "
+               "gets not_found") {
+  std::string f = s.path("f");
+  auto p = open_pair(s, s.owner(), s.peer(), f, "r");
+  s.owner().ok({{"op", "remove"}, {"handle", p.owner}});
+  s.expect(!lstat_of(f), "the name still exists after remove");
+  s.peer().ok({{"op", "write"}, {"handle", p.peer_end}, {"data", b64("still here")}});
+  s.expect(read_exactly(s, s.owner(), p.owner_end, 10) == "still here",
+           "the ends stopped working after the name was removed");
+  s.peer().fails({{"op", "open"}, {"name", f}, {"dir", "w"}, {"timeout_ms", 0}}, "not_found");
+  s.peer().fails({{"op", "open"}, {"name", f}, {"dir", "r"}}, "not_found");
+}
+
+// NPIPE_REQ: FIFO-REMOVE-3
+NPIPE_SCENARIO(fifo_lifetime, recreate_after_remove, "FIFO-REMOVE-3", "fifo", "owner peer",
+               "After removal the name can be created again, as a FIFO unrelated to the old ends") {
+  std::string f = s.path("f");
+  auto old = open_pair(s, s.owner(), s.peer(), f, "r");
+  s.owner().ok({{"op", "remove"}, {"handle", old.owner}});
+  // The same name again, made by the peer's implementation this time, both ends new.
+  auto fresh = open_pair(s, s.peer(1), s.owner(1), f, "r");
+  s.peer().ok({{"op", "write"}, {"handle", old.peer_end}, {"data", b64("old")}});
+  s.owner(1).ok({{"op", "write"}, {"handle", fresh.peer_end}, {"data", b64("new")}});
+  s.expect(read_exactly(s, s.owner(), old.owner_end, 3) == "old", "the old FIFO's bytes differ");
+  s.expect(read_exactly(s, s.peer(1), fresh.owner_end, 3) == "new",
+           "the new FIFO's bytes differ (old and new FIFO mixed?)");
+}
+
+// NPIPE_REQ: FIFO-REMOVE-4
+NPIPE_SCENARIO(fifo_lifetime, remove_spares_a_replaced_name, "FIFO-REMOVE-4", "fifo", "agent",
+               "An owner whose name was replaced by another file does not remove that file") {
+  std::string f = s.path("f");
+  std::string owner = create(s, s.agent1(), f, "r");
+  // Holding the old FIFO open keeps its inode alive, so the replacement cannot reuse the inode
+  // number and look like the owner's own file to a (device, inode) check.
+  hold_open(s, f);
+  ::unlink(f.c_str());
+  std::ofstream(f) << "someone else's";
+  s.driver_made(f);
+  s.agent1().reply({{"op", "remove"}, {"handle", owner}});  // ok or an error: both allowed
+  s.expect(file_content(f) == "someone else's",
+           "remove() deleted or changed a file it did not make");
+  s.agent1().ok({{"op", "close"}, {"handle", owner}});
+  s.expect(file_content(f) == "someone else's",
+           "close() deleted or changed a file it did not make");
+}
+
+// NPIPE_REQ: FIFO-REMOVE-4
+NPIPE_SCENARIO(fifo_lifetime, remove_spares_a_new_fifo, "FIFO-REMOVE-4", "fifo", "owner peer",
+               "An owner whose FIFO was removed and re-made by another owner leaves the new one") {
+  std::string f = s.path("f");
+  std::string first = create(s, s.owner(), f, "r");
+  hold_open(s, f);
+  ::unlink(f.c_str());
+  std::string second = create(s, s.peer(), f, "r");
+  s.owner().reply({{"op", "remove"}, {"handle", first}});
+  auto st = lstat_of(f);
+  s.expect(st && S_ISFIFO(st->st_mode), "the first owner removed the second owner's FIFO");
+  s.peer().ok({{"op", "remove"}, {"handle", second}});
+  s.expect(!lstat_of(f), "the second owner could not remove its own FIFO");
+}
+
+// NPIPE_REQ: FIFO-LIFE-4 FIFO-REMOVE-2
+NPIPE_SCENARIO(fifo_lifetime, owner_bye_removes_name, "FIFO-LIFE-4 FIFO-REMOVE-2", "fifo",
+               "owner peer", "An owner that ends its session (bye) takes its name with it") {
+  std::string f = s.path("f");
+  create(s, s.owner(), f, "r");
+  s.owner().bye();
+  s.expect(!lstat_of(f), "the name survived its owner's bye");
+  s.peer().fails({{"op", "open"}, {"name", f}, {"dir", "w"}, {"timeout_ms", 0}}, "not_found");
+}
+
+// NPIPE_REQ: FIFO-LIFE-1 FIFO-LIFE-6
+NPIPE_SCENARIO(fifo_lifetime, released_name_outlives_owner, "FIFO-LIFE-1 FIFO-LIFE-6", "fifo",
+               "agent", "A released name outlives its owner: on POSIX the FIFO stays (stale)") {
+  std::string f = s.path("f");
+  std::string owner = create(s, s.agent1(), f, "r");
+  s.agent1().ok({{"op", "release"}, {"handle", owner}});
+  bool posix = s.agent1().posix();
+  s.agent1().bye();
+  auto st = lstat_of(f);
+  if (posix) {
+    s.expect(st && S_ISFIFO(st->st_mode), "on POSIX a released FIFO must persist after its owner");
+    ::unlink(f.c_str());
+  }
+}
+
+// NPIPE_REQ: FIFO-LIFE-1 FIFO-LIFE-3
+NPIPE_SCENARIO(fifo_lifetime, killed_owner_leaves_stale_name, "FIFO-LIFE-1 FIFO-LIFE-3", "fifo",
+               "owner peer",
+               "An owner killed with SIGKILL leaves a stale FIFO on POSIX; a new "
+               "owner adopts it") {
+  std::string f = s.path("f");
+  create(s, s.owner(), f, "r");
+  bool posix = s.owner().posix();
+  s.owner().kill();
+  auto st = lstat_of(f);
+  if (!posix) return;
+  s.expect(st && S_ISFIFO(st->st_mode), "on POSIX the FIFO of a killed owner persists");
+  std::string adopted = create(s, s.peer(), f, "r", {{"adopt", true}});
+  call open = s.peer().start({{"op", "open"}, {"owner", adopted}, {"dir", "r"}});
+  std::string w = handle_of(s, s.peer(1).ok({{"op", "open"}, {"name", f}, {"dir", "w"}}));
+  std::string r = handle_of(s, open.ok());
+  s.peer(1).ok({{"op", "write"}, {"handle", w}, {"data", b64("recovered")}});
+  s.expect(read_exactly(s, s.peer(), r, 9) == "recovered", "the adopted FIFO does not carry data");
+}
+
+// NPIPE_REQ: FIFO-LIFE-2
+NPIPE_SCENARIO(fifo_lifetime, killed_writer_owner_gives_eof, "FIFO-LIFE-2", "fifo", "owner peer",
+               "When the writing owner is killed, the peer's blocked read gets EOF") {
+  std::string f = s.path("f");
+  auto p = open_pair(s, s.owner(), s.peer(), f, "w");
+  s.owner().ok({{"op", "write"}, {"handle", p.owner_end}, {"data", b64("last words")}});
+  bool posix = s.owner().posix();
+  s.owner().kill();
+  if (posix) ::unlink(f.c_str());  // the stale name is not the peer's business
+  s.expect(read_to_eof(s, s.peer(), p.peer_end) == "last words",
+           "bytes written before the owner died were lost");
+}
+
+// NPIPE_REQ: FIFO-LIFE-2
+NPIPE_SCENARIO(fifo_lifetime, killed_reader_owner_gives_broken_pipe, "FIFO-LIFE-2", "fifo",
+               "owner peer",
+               "When the reading owner is killed, the peer's write gets broken_pipe") {
+  std::string f = s.path("f");
+  auto p = open_pair(s, s.owner(), s.peer(), f, "r");
+  call write =
+      s.peer().start({{"op", "write"}, {"handle", p.peer_end}, {"pattern", pattern(4u << 20, 9)}});
+  s.expect_pending(write, "a 4 MiB write with the owner not reading");
+  bool posix = s.owner().posix();
+  s.owner().kill();
+  if (posix) ::unlink(f.c_str());
+  write.fails("broken_pipe");
+}
+
+}  // namespace npipe::conformance
+
+namespace npipe::conformance {
+
+// NPIPE_REQ: FIFO-LIFE-4
+NPIPE_SCENARIO(fifo_lifetime, owner_close_removes_name, "FIFO-LIFE-4", "fifo", "owner peer",
+               "An owner closed without release removes its name; a later open gets not_found") {
+  std::string f = s.path("f");
+  std::string owner = support::create(s, s.owner(), f, "w");
+  s.owner().ok({{"op", "close"}, {"handle", owner}});
+  s.expect(!support::lstat_of(f), "the name survived its owner's close");
+  s.peer().fails({{"op", "open"}, {"name", f}, {"dir", "r"}}, "not_found");
+}
+
+// NPIPE_REQ: FIFO-CREATE-5
+NPIPE_SCENARIO(fifo_lifetime, create_in_missing_directory, "FIFO-CREATE-5", "fifo", "agent",
+               "Creating a FIFO in a directory that does not exist gives not_found") {
+  s.agent1().fails({{"op", "create"}, {"name", s.path("no/such/dir/f")}, {"dir", "r"}},
+                   "not_found");
+}
+
+}  // namespace npipe::conformance

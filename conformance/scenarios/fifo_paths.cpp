@@ -1,0 +1,228 @@
+// fifo_paths.cpp: what is at the path: not a FIFO, a symlink, an existing name; permissions and
+// names (spec/npipe.md, "FIFO profile: create", "FIFO profile: open", "Names").
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "scenario.hpp"
+#include "support.hpp"
+
+namespace npipe::conformance {
+namespace {
+
+using namespace support;
+
+std::string make_file(scene& s, const std::string& leaf, const std::string& content) {
+  std::string p = s.path(leaf);
+  std::ofstream(p) << content;
+  s.driver_made(p);
+  return p;
+}
+
+std::string make_fifo(scene& s, const std::string& leaf) {
+  std::string p = s.path(leaf);
+  if (::mkfifo(p.c_str(), 0600) != 0) s.fail("driver: mkfifo failed");
+  s.driver_made(p);
+  return p;
+}
+
+std::string make_symlink(scene& s, const std::string& leaf, const std::string& target) {
+  std::string p = s.path(leaf);
+  if (::symlink(target.c_str(), p.c_str()) != 0) s.fail("driver: symlink failed");
+  s.driver_made(p);
+  return p;
+}
+
+// An open of a path that is not a FIFO: not_a_pipe, at once, in both directions, and the file
+// is neither truncated nor written.
+void refuses(scene& s, const std::string& path, const std::string& what) {
+  for (const char* dir : {"r", "w"}) {
+    call c = s.agent1().start({{"op", "open"}, {"name", path}, {"dir", dir}});
+    // A wrong implementation may block here (a symlink to a FIFO followed): a reply must come.
+    auto r = c.who().poll_reply(s.options().step_timeout);
+    if (!r) {
+      c.who().kill();
+      s.fail("open " + std::string(dir) + " of " + what + " blocked instead of failing not_a_pipe");
+    }
+    if ((*r)["ok"].get<bool>())
+      s.fail("open " + std::string(dir) + " of " + what + " succeeded; it must fail not_a_pipe");
+    std::string e = r->value("error", std::string());
+    if (e == "unsupported") throw not_applicable("open unsupported: " + r->dump());
+    s.expect(e == "not_a_pipe",
+             "open " + std::string(dir) + " of " + what + " failed with " + e + ", not not_a_pipe");
+  }
+}
+
+}  // namespace
+
+// NPIPE_REQ: FIFO-OPEN-7
+NPIPE_SCENARIO(fifo_paths, regular_file_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent",
+               "Opening a regular file gives not_a_pipe and leaves it untouched") {
+  std::string f = make_file(s, "file", "precious");
+  refuses(s, f, "a regular file");
+  s.expect(file_content(f) == "precious", "the regular file was changed");
+}
+
+// NPIPE_REQ: FIFO-OPEN-7
+NPIPE_SCENARIO(fifo_paths, directory_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent",
+               "Opening a directory gives not_a_pipe") {
+  std::string d = s.path("dir");
+  ::mkdir(d.c_str(), 0700);
+  s.driver_made(d);
+  refuses(s, d, "a directory");
+}
+
+// NPIPE_REQ: FIFO-OPEN-7
+NPIPE_SCENARIO(fifo_paths, socket_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent",
+               "Opening a socket file gives not_a_pipe") {
+  std::string p = s.path("sock");
+  int fd = s.adopt_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, p.c_str(), sizeof a.sun_path - 1);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) s.fail("driver: bind failed");
+  s.driver_made(p);
+  refuses(s, p, "a socket");
+}
+
+// NPIPE_REQ: FIFO-OPEN-7
+NPIPE_SCENARIO(fifo_paths, device_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent",
+               "Opening a device (/dev/null) gives not_a_pipe") {
+  refuses(s, "/dev/null", "a character device");
+}
+
+// NPIPE_REQ: FIFO-OPEN-8
+NPIPE_SCENARIO(fifo_paths, symlink_to_fifo_not_followed, "FIFO-OPEN-8", "fifo", "agent",
+               "A symbolic link to a FIFO is not followed: not_a_pipe, without blocking") {
+  std::string target = make_fifo(s, "real");
+  refuses(s, make_symlink(s, "link", target), "a symlink to a FIFO");
+}
+
+// NPIPE_REQ: FIFO-OPEN-8
+NPIPE_SCENARIO(fifo_paths, dangling_symlink_not_followed, "FIFO-OPEN-8", "fifo", "agent",
+               "A dangling symbolic link gives not_a_pipe") {
+  refuses(s, make_symlink(s, "link", s.path("nowhere")), "a dangling symlink");
+  s.expect(!lstat_of(s.path("nowhere")), "opening a dangling symlink created its target");
+}
+
+// NPIPE_REQ: FIFO-CREATE-3
+NPIPE_SCENARIO(fifo_paths, create_over_existing_names, "FIFO-CREATE-3", "fifo", "agent",
+               "Creating a name that exists (FIFO, file, directory, dangling symlink) gives "
+               "already_exists and leaves it untouched") {
+  std::string file = make_file(s, "file", "keep");
+  std::string fifo = make_fifo(s, "fifo");
+  std::string dir = s.path("dir");
+  ::mkdir(dir.c_str(), 0700);
+  s.driver_made(dir);
+  std::string dangling = make_symlink(s, "dangling", s.path("nowhere"));
+  for (const auto& p : {file, fifo, dir, dangling})
+    s.agent1().fails({{"op", "create"}, {"name", p}, {"dir", "r"}}, "already_exists");
+  s.expect(file_content(file) == "keep", "the existing file was changed");
+  auto st = lstat_of(fifo);
+  s.expect(st && S_ISFIFO(st->st_mode), "the existing FIFO was replaced");
+  st = lstat_of(dangling);
+  s.expect(st && S_ISLNK(st->st_mode), "the dangling symlink was replaced");
+  s.expect(!lstat_of(s.path("nowhere")), "a FIFO was created through the dangling symlink");
+}
+
+// NPIPE_REQ: FIFO-CREATE-3
+NPIPE_SCENARIO(fifo_paths, squatted_name_refused, "FIFO-CREATE-3", "fifo", "owner peer",
+               "A name squatted by another owner's live FIFO gives already_exists") {
+  std::string f = s.path("f");
+  std::string first = create(s, s.owner(), f, "r");
+  s.peer().fails({{"op", "create"}, {"name", f}, {"dir", "w"}}, "already_exists");
+  // The first owner still has its FIFO and can use it.
+  call open = s.owner().start({{"op", "open"}, {"owner", first}, {"dir", "r"}});
+  std::string w = handle_of(s, s.peer().ok({{"op", "open"}, {"name", f}, {"dir", "w"}}));
+  open.ok();
+  s.peer().ok({{"op", "close"}, {"handle", w}});
+}
+
+// NPIPE_REQ: FIFO-CREATE-4
+NPIPE_SCENARIO(fifo_paths, adopt_existing_fifo, "FIFO-CREATE-4", "fifo", "owner peer",
+               "With adopt, an existing FIFO is taken over; anything else gives not_a_pipe") {
+  std::string fifo = s.path("fifo");
+  if (::mkfifo(fifo.c_str(), 0600) != 0) s.fail("driver: mkfifo failed");
+  std::string owner = create(s, s.owner(), fifo, "r", {{"adopt", true}});
+  call open = s.owner().start({{"op", "open"}, {"owner", owner}, {"dir", "r"}});
+  std::string w = handle_of(s, s.peer().ok({{"op", "open"}, {"name", fifo}, {"dir", "w"}}));
+  std::string r = handle_of(s, open.ok());
+  s.peer().ok({{"op", "write"}, {"handle", w}, {"data", b64("adopted")}});
+  s.expect(read_exactly(s, s.owner(), r, 7) == "adopted", "the adopted FIFO does not carry data");
+  std::string file = make_file(s, "file", "keep");
+  s.owner().fails({{"op", "create"}, {"name", file}, {"dir", "r"}, {"adopt", true}}, "not_a_pipe");
+  s.expect(file_content(file) == "keep", "adopt changed a regular file");
+  std::string link = make_symlink(s, "link", fifo);
+  s.owner().fails({{"op", "create"}, {"name", link}, {"dir", "r"}, {"adopt", true}}, "not_a_pipe");
+}
+
+// NPIPE_REQ: FIFO-CREATE-1
+NPIPE_SCENARIO(fifo_paths, default_mode_0600, "FIFO-CREATE-1", "fifo", "agent",
+               "The owner creates the FIFO with mode 0600 by default, even with umask 0") {
+  s.role("agent", 0, 0u);
+  std::string f = s.path("f");
+  create(s, s.agent1(), f, "r");
+  auto st = lstat_of(f);
+  s.expect(st && S_ISFIFO(st->st_mode), "create made no FIFO");
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(st->st_mode & 07777));
+  s.expect((st->st_mode & 07777) == 0600, std::string("mode is ") + buf + ", not 0600");
+}
+
+// NPIPE_REQ: FIFO-CREATE-2
+NPIPE_SCENARIO(fifo_paths, requested_mode_despite_umask, "FIFO-CREATE-2", "fifo", "agent",
+               "A requested mode is applied exactly, whatever the umask (here 077)") {
+  s.role("agent", 0, 077u);
+  for (unsigned mode : {0640u, 0666u, 0604u}) {
+    std::string f = s.path("f" + std::to_string(mode));
+    std::string h = create(s, s.agent1(), f, "r", {{"mode", mode}});
+    auto st = lstat_of(f);
+    s.expect(st && S_ISFIFO(st->st_mode), "create made no FIFO");
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "asked %04o under umask 077, got %04o", mode,
+                  static_cast<unsigned>(st->st_mode & 07777));
+    s.expect((st->st_mode & 07777) == mode, buf);
+    s.agent1().ok({{"op", "close"}, {"handle", h}});
+  }
+}
+
+// NPIPE_REQ: NAME-3 ERR-5
+NPIPE_SCENARIO(fifo_paths, unrepresentable_names, "NAME-3 ERR-5", "fifo", "agent",
+               "Empty, NUL-carrying and over-long names give invalid_name and create nothing") {
+  s.agent1().fails({{"op", "create"}, {"name", ""}, {"dir", "r"}}, "invalid_name");
+  s.agent1().fails(
+      {{"op", "create"}, {"name", s.path("a") + std::string(1, '\0') + "b"}, {"dir", "r"}},
+      "invalid_name");
+  s.agent1().fails({{"op", "create"}, {"name", s.path(std::string(5000, 'x'))}, {"dir", "r"}},
+                   "invalid_name");
+  s.expect(!lstat_of(s.path("a")), "a name with a NUL created its prefix");
+}
+
+}  // namespace npipe::conformance
+
+namespace npipe::conformance {
+
+// NPIPE_REQ: NAME-1 NAME-2
+NPIPE_SCENARIO(fifo_paths, portable_name_is_relative, "NAME-1 NAME-2", "fifo", "owner peer",
+               "A portable name is a path relative to the current directory; a raw path is used "
+               "as given") {
+  using namespace support;
+  // Both agents start in the private directory (agent commands must use absolute paths).
+  s.role("owner", 0, {}, s.dir());
+  std::string owner = create(s, s.owner(), "jobs", "r");
+  auto st = lstat_of(s.path("jobs"));
+  s.expect(st && S_ISFIFO(st->st_mode), "the portable name 'jobs' did not make ./jobs");
+  call open = s.owner().start({{"op", "open"}, {"owner", owner}, {"dir", "r"}});
+  // The peer, started elsewhere, reaches the same FIFO by its raw absolute path.
+  std::string w =
+      handle_of(s, s.peer().ok({{"op", "open"}, {"name", s.path("jobs")}, {"dir", "w"}}));
+  std::string r = handle_of(s, open.ok());
+  s.peer().ok({{"op", "write"}, {"handle", w}, {"data", b64("rel")}});
+  s.expect(read_exactly(s, s.owner(), r, 3) == "rel", "the relative and raw names differ");
+}
+
+}  // namespace npipe::conformance

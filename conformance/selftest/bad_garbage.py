@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""Self-test agent, wrong on purpose: writes garbage to stdout (driver protocol, section 1).
+
+After hello it answers every read with a line that is not JSON. The suite must report PROTOCOL
+(status ERROR) and kill it, not hang and not crash. Everything else is cpython_fifo.
+"""
+import sys
+
+import _patch
+
+fifo = _patch.load("cpython_fifo")
+
+
+def op_read(self, cmd):
+    sys.stdout.write("this is not json\n")
+    sys.stdout.flush()
+    return {}
+
+
+_patch.replace(fifo.Agent, "op_read", op_read)
+sys.exit(fifo.main())
