@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 120
 FUZZ_TARGETS := frame_decoder handshake_challenger handshake_responder agent_request name
 RELIABILITY_JOBS ?= 2
 STRESS_ARGS ?=
-# Sanitizer reports are always fatal; no suppressions are used (none are needed).
+# Sanitizer reports are always fatal; no suppressions are used.
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
                  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
                  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1

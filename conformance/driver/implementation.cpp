@@ -70,6 +70,14 @@ bool is_executable(const std::string& p) {
   return access(p.c_str(), X_OK) == 0;
 }
 
+bool on_path(const std::string& cmd) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "");
+  for (std::string dir; std::getline(dirs, dir, ':');)
+    if (!dir.empty() && is_executable(dir + "/" + cmd)) return true;
+  return false;
+}
+
 // One interpreter per minor version: pyenv's own binaries first (no shim in between, so the
 // agent's pid is the interpreter's), then python3.X on PATH for versions pyenv lacks.
 std::map<int, std::string> find_cpythons(int min_minor) {
@@ -158,13 +166,46 @@ std::vector<implementation> load_implementations(const load_options& opts,
     if (!(in >> impl.platforms >> kind) || (kind != "reference" && kind != "impl"))
       throw std::runtime_error(where + ": expected NAME PLATFORMS reference|impl COMMAND");
     impl.reference = kind == "reference";
-    std::getline(in >> std::ws, impl.command);
+    // KEY=VALUE options, then the command.
+    for (;;) {
+      in >> std::ws;
+      auto at = in.tellg();
+      std::string word;
+      if (!(in >> word)) break;
+      auto eq = word.find('=');
+      std::string key = eq == std::string::npos ? "" : word.substr(0, eq);
+      if (key != "needs" && key != "wineprefix" && key != "slow") {
+        in.clear();
+        in.seekg(at);
+        break;
+      }
+      std::string value = expand(word.substr(eq + 1), opts);
+      if (key == "needs") {
+        std::istringstream items(value);
+        for (std::string item; std::getline(items, item, ',');)
+          if (!item.empty()) impl.needs.push_back(item);
+      } else if (key == "wineprefix") {
+        impl.wineprefix = value;
+      } else {
+        impl.slow = std::atoi(value.c_str());
+        if (impl.slow < 1 || impl.slow > 100) throw std::runtime_error(where + ": slow=1..100");
+      }
+    }
+    std::getline(in, impl.command);
     impl.command = expand(impl.command, opts);
     impl.origin = where;
     if (impl.command.empty()) throw std::runtime_error(where + ": no command");
     if (!platform_matches(impl.platforms, host)) {
       notes.push_back("skipped " + impl.name + ": platform " + impl.platforms + " is not " + host);
       continue;
+    }
+    for (const auto& need : impl.needs) {
+      if (!impl.not_run.empty()) break;
+      if (need.find('/') != std::string::npos) {
+        if (access(need.c_str(), F_OK) != 0) impl.not_run = need + " is missing";
+      } else if (!on_path(need)) {
+        impl.not_run = need + " is not on PATH";
+      }
     }
     add(std::move(impl));
   }

@@ -17,6 +17,18 @@ struct implementation {
   bool reference = false;  // the reference of its platform: the partner in two-role scenarios
   std::string origin;      // "implementations.conf:12", "--impl", "auto (CPython 3.12)"
 
+  // Options of the configuration line (KEY=VALUE words between the kind and the command):
+  //   needs=A,B       prerequisites: absolute paths that must exist, or commands on PATH. When one
+  //                   is missing the entry is NOT RUN: listed in the report with `not_run` as its
+  //                   error, announced loudly, and given no runs (an optional column).
+  //   wineprefix=DIR  the agent runs under Wine with this prefix: the driver keeps one wineserver
+  //                   up for the whole run (`wineserver -p`), warms it up, stops it at the end.
+  //   slow=N          every step and watchdog deadline of a run with this agent is N times longer.
+  std::vector<std::string> needs;
+  std::string wineprefix;
+  int slow = 1;
+  std::string not_run;  // why the entry is not run ("" when it is)
+
   // Filled by the hello probe at startup.
   bool probed = false;
   std::string probe_error;  // why the probe failed ("" when it worked)

@@ -1,11 +1,16 @@
 // main.cpp: npipe-conformance. Loads the implementations and requirements, plans the runs,
 // registers one GoogleTest test per run, runs them, then writes the reports.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -63,6 +68,8 @@ std::string gtest_name(const std::string& s) {
   return o;
 }
 
+void stop_wine();
+
 // ^C, SIGTERM, SIGHUP: taken by a thread of their own (blocked everywhere else, and reset for
 // agents by posix_spawn), so the clean-up runs in normal context: every agent group killed, the
 // private directories removed, then exit 128 + signal.
@@ -77,6 +84,7 @@ void handle_signals(std::string tmp_root) {
     int sig = 0;
     sigwait(&set, &sig);
     kill_all_agent_groups();
+    stop_wine();
     std::error_code ec;
     std::filesystem::remove_all(tmp_root, ec);
     std::cerr << "npipe-conformance: stopped by signal " << sig << "\n";
@@ -85,16 +93,26 @@ void handle_signals(std::string tmp_root) {
 }
 
 // Starts each implementation's agent once: hello tells its profiles, platform and version.
+bool start_wine(const implementation& impl, std::string& why);
+
 void probe(implementation& impl, const std::string& log_dir) {
+  if (!impl.wineprefix.empty()) {
+    std::string why;
+    if (!start_wine(impl, why)) {
+      impl.probe_error = why;
+      impl.probed = true;
+      return;
+    }
+  }
   agent::options o;
   o.role = "probe";
   o.impl = &impl;
   o.log_path = log_dir + "/probe-" + gtest_name(impl.name) + ".log";
-  o.step_timeout = g_run.step_timeout;
+  o.step_timeout = g_run.step_timeout * impl.slow;
   try {
     agent a(o);
     impl.hello = a.hello();
-    auto e = a.finish(g_run.step_timeout);
+    auto e = a.finish(g_run.step_timeout * impl.slow);
     if (!e) {
       a.kill();
       impl.probe_error = "did not exit at EOF on stdin";
@@ -120,6 +138,80 @@ std::string os_name() {
   return u.sysname;
 }
 
+// One wineserver per Wine prefix for the whole run (`wineserver -p`: persistent, so every agent
+// under Wine attaches to it instead of starting one inside its own process group), warmed up by
+// one throw-away agent (the prefix's first processes take seconds), and stopped at the end. A
+// server already up for the prefix (scripts/test-windows keeps one) is used and left running.
+std::vector<std::string> g_wine_started;  // prefixes whose server this run started
+std::mutex g_wine_mu;
+
+std::string sh_quote(const std::string& s) {
+  std::string o = "'";
+  for (char c : s)
+    o += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return o + "'";
+}
+
+std::string wineserver_bin() {
+  for (const char* c : {"/usr/bin/wineserver", "/usr/lib/wine/wineserver64", "/usr/lib/wine/wineserver"})
+    if (access(c, X_OK) == 0) return c;
+  return "wineserver";
+}
+
+bool start_wine(const implementation& impl, std::string& why) {
+  {
+    std::lock_guard<std::mutex> lock(g_wine_mu);
+    if (std::find(g_wine_started.begin(), g_wine_started.end(), impl.wineprefix) !=
+        g_wine_started.end())
+      return true;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(impl.wineprefix, ec);
+  // One conformance run per prefix at a time (two CTest trees, say): the first one's
+  // `wineserver -k` at its end would kill the other's agents. Held until this process exits.
+  std::string lock_path = impl.wineprefix + "/.npipe-conformance.lock";
+  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd >= 0 && ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    std::cerr << "npipe-conformance: " << impl.name << ": waiting for another conformance run "
+              << "using " << impl.wineprefix << "\n";
+    ::flock(lock_fd, LOCK_EX);
+  }
+  std::string env = "WINEPREFIX=" + sh_quote(impl.wineprefix) + " WINEDEBUG=-all ";
+  auto t0 = std::chrono::steady_clock::now();
+  int rc = std::system((env + sh_quote(wineserver_bin()) + " -p >/dev/null 2>&1").c_str());
+  if (rc == 0) {
+    std::lock_guard<std::mutex> lock(g_wine_mu);
+    g_wine_started.push_back(impl.wineprefix);
+  } else {
+    std::cerr << "npipe-conformance: " << impl.name << ": wineserver -p failed (one already up for "
+              << impl.wineprefix << "?); using it and leaving it running\n";
+  }
+  // Warm-up: one agent that exits at once (EOF on stdin), outside any scenario's process group.
+  rc = std::system((env + "timeout 120 /bin/sh -c " + sh_quote("exec " + impl.command) +
+                    " </dev/null >/dev/null 2>&1")
+                       .c_str());
+  long ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - t0)
+                                  .count());
+  std::cerr << "npipe-conformance: " << impl.name << ": wineserver up for " << impl.wineprefix
+            << " (warm-up " << ms << " ms)\n";
+  if (rc != 0) {
+    why = "the warm-up agent under Wine exited with status " + std::to_string(rc);
+    return false;
+  }
+  return true;
+}
+
+// async-signal-tolerant enough for the signal thread: fork/exec of wineserver -k.
+void stop_wine() {
+  std::lock_guard<std::mutex> lock(g_wine_mu);
+  for (const auto& prefix : g_wine_started)
+    std::system(("WINEPREFIX=" + sh_quote(prefix) + " " + sh_quote(wineserver_bin()) +
+                 " -k >/dev/null 2>&1")
+                    .c_str());
+  g_wine_started.clear();
+}
+
 std::string now_utc() {
   std::time_t t = std::time(nullptr);
   char buf[32];
@@ -141,8 +233,10 @@ int run_main(int argc, char** argv) {
   rep.info.command_line = command_line;
   rep.requirements = load_requirements(opt.source_dir, opt.python, rep.info.requirements_source);
   std::set<std::string> known;
-  for (const auto& q : rep.requirements)
+  for (const auto& q : rep.requirements) {
     known.insert(q.id);
+    g_run.req_platforms[q.id] = q.platforms.empty() ? "all" : q.platforms;
+  }
 
   // Scenarios: citations checked against the catalogue, so the report never shows a phantom ID.
   std::vector<scenario_def> scenarios;
@@ -158,6 +252,15 @@ int run_main(int argc, char** argv) {
       keep = keep || glob_match(f, d.name);
     if (keep) scenarios.push_back(d);
   }
+  for (const auto& [pattern, why] : posix_checks_registry()) {
+    bool found = false;
+    for (const auto& d : scenario_registry())
+      found = found || glob_match(pattern, d.name);
+    if (!found) {
+      std::cerr << "npipe-conformance: NPIPE_POSIX_CHECKS " << pattern << " matches no scenario\n";
+      rep.info.notes.push_back("NPIPE_POSIX_CHECKS " + pattern + " matches no scenario (stale?)");
+    }
+  }
   if (bad) return 2;
   if (opt.list) {
     for (const auto& d : scenarios) {
@@ -167,7 +270,10 @@ int run_main(int argc, char** argv) {
       std::cout << "]  " << d.profile << "  roles:";
       for (const auto& r : d.roles)
         std::cout << " " << r;
-      std::cout << "  " << d.title << "\n";
+      std::cout << "  " << d.title;
+      std::string pc = posix_checks_of(d.name);
+      if (!pc.empty()) std::cout << "  [POSIX only: " << pc << "]";
+      std::cout << "\n";
     }
     return 0;
   }
@@ -208,14 +314,17 @@ int run_main(int argc, char** argv) {
   g_run.tmp_root = tmpl;
   handle_signals(tmpl);
 
-  // Which implementations are under test, and which one partners them.
-  const implementation* reference = nullptr;
-  for (const auto& i : impls)
-    if (opt.reference.empty() ? i.reference : i.name == opt.reference) reference = &i;
-  if (!opt.reference.empty() && !reference) {
+  // Which implementations are under test, and which ones partner them: the reference of each
+  // agent family (Windows agents meet Windows agents only, see plan.hpp).
+  std::vector<implementation*> references;
+  for (auto& i : impls)
+    if (opt.reference.empty() ? i.reference : i.name == opt.reference) references.push_back(&i);
+  if (!opt.reference.empty() && references.empty()) {
     std::cerr << "npipe-conformance: --reference " << opt.reference << " is not configured\n";
     return 2;
   }
+  // The last reference of a family configured wins, as before (first in the list = preferred).
+  std::reverse(references.begin(), references.end());
   std::vector<implementation*> chosen;
   for (auto& i : impls) {
     bool pick = opt.only.empty();
@@ -232,17 +341,45 @@ int run_main(int argc, char** argv) {
       return 2;
     }
   }
+  // Optional entries whose prerequisites are missing: never silently absent.
+  std::set<std::string> not_run_named;
+  auto announce_not_run = [&](implementation& i) {
+    if (i.probed) return;
+    i.probed = true;
+    i.probe_error = "NOT RUN (" + i.not_run + ")";
+    std::cerr << "\n==================================================================\n"
+              << i.name << ": NOT RUN (" << i.not_run << ")\n"
+              << "==================================================================\n";
+    rep.info.notes.push_back(i.name + ": NOT RUN (" + i.not_run + ")");
+  };
   std::vector<const implementation*> under_test;
   for (auto* i : chosen) {
+    if (!i->not_run.empty()) {
+      announce_not_run(*i);
+      for (const auto& n : opt.only)
+        if (glob_match(n, i->name)) not_run_named.insert(i->name);
+      continue;
+    }
     probe(*i, g_run.log_root);
     under_test.push_back(i);
   }
-  if (reference && !reference->probed)
-    probe(*const_cast<implementation*>(reference), g_run.log_root);
+  std::vector<const implementation*> partners;
+  for (auto* r : references) {
+    bool needed = false;
+    for (auto* x : under_test)
+      needed = needed || same_family(x, r);
+    if (!needed) continue;
+    if (!r->not_run.empty()) {
+      announce_not_run(*r);
+      continue;
+    }
+    if (!r->probed) probe(*r, g_run.log_root);
+    partners.push_back(r);
+  }
   for (const auto& i : impls)
     if (i.probed) rep.implementations.push_back(i);
   for (const auto& i : rep.implementations)
-    if (!i.probe_error.empty())
+    if (!i.probe_error.empty() && i.not_run.empty())
       std::cerr << "npipe-conformance: " << i.name << " did not start: " << i.probe_error << "\n";
 
   std::vector<std::string> names;
@@ -257,7 +394,7 @@ int run_main(int argc, char** argv) {
   }
   g_expectations = &exp;
 
-  auto plan = make_plan(scenarios, under_test, reference, opt.matrix);
+  auto plan = make_plan(scenarios, under_test, partners, opt.matrix);
   // Prefetching runs scenarios GoogleTest may filter out; with --gtest_filter run them in order.
   int jobs = opt.jobs;
   if (::testing::GTEST_FLAG(filter) != "*" || ::testing::GTEST_FLAG(repeat) != 1) jobs = 1;
@@ -275,11 +412,18 @@ int run_main(int argc, char** argv) {
   pool.start();
   int gtest_status = RUN_ALL_TESTS();
   pool.stop();
+  stop_wine();
   fs::remove_all(g_run.tmp_root, ec);
 
   rep.results = g_results;
+  auto of_not_run = [&](const expectation* e) {
+    for (const auto& i : impls)
+      if (!i.not_run.empty() && e->where.find("/" + i.name + ".txt:") != std::string::npos)
+        return true;
+    return false;
+  };
   for (const auto* e : exp.unused())
-    if (opt.filters.empty() && opt.only.empty())
+    if (opt.filters.empty() && opt.only.empty() && !of_not_run(e))
       rep.info.notes.push_back("expectation matched no run (stale?): " + e->where + " " +
                                e->pattern);
   utsname u{};
@@ -298,11 +442,18 @@ int run_main(int argc, char** argv) {
   print_summary(rep, std::cout);
   std::cout << "reports:\n  " << opt.report_dir << "/report.json\n  " << opt.report_dir
             << "/junit.xml\n  " << opt.report_dir << "/report.html\n";
+  // Everything named with --only was an optional entry that could not run: nothing was tested.
+  // 77 (CTest's SKIP_RETURN_CODE) so a test of that column shows as skipped, never as passed.
+  if (!opt.only.empty() && under_test.empty() && !not_run_named.empty()) return 77;
   bool unexpected = false;
   for (const auto& r : rep.results)
     unexpected = unexpected || r.unexpected();
   for (const auto& i : rep.implementations)
-    unexpected = unexpected || !i.probe_error.empty();
+    unexpected = unexpected || (!i.probe_error.empty() &&
+                                (i.not_run.empty() || not_run_named.count(i.name)));
+  for (const auto& i : rep.implementations)
+    if (!i.not_run.empty())
+      std::cerr << "\n" << i.name << ": NOT RUN (" << i.not_run << ")\n";
   return unexpected || gtest_status != 0 ? 1 : 0;
 }
 

@@ -20,7 +20,8 @@ const char* const usage = R"(usage: npipe-conformance [options] [--gtest_* optio
 Runs the npipe conformance scenarios against the configured implementations and writes
 report.json, junit.xml and report.html. Exit status: 0 when every result is as expected, 1 when
 any result is unexpected (a FAIL not listed in expectations/, or a listed one that passed),
-2 on a usage or configuration error.
+2 on a usage or configuration error, 77 when every implementation named by --only is an optional
+entry that is NOT RUN (its needs= prerequisites are missing; CTest's SKIP_RETURN_CODE).
 
   --impl NAME=COMMAND   add an implementation: COMMAND starts its agent (repeatable)
   --only NAME[,NAME]    test only these implementations (their reference still partners them)

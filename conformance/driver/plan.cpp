@@ -14,19 +14,34 @@ bool usable(const implementation* i, const std::string& profile) {
 
 }  // namespace
 
+namespace {
+// An agent that did not start announced nothing: one under Wine is still a Windows one.
+bool windows_agent(const implementation* i) {
+  return i->platform() == "windows" || (i->platform().empty() && !i->wineprefix.empty());
+}
+}  // namespace
+
+bool same_family(const implementation* a, const implementation* b) {
+  return windows_agent(a) == windows_agent(b);
+}
+
 std::vector<planned_run> make_plan(const std::vector<scenario_def>& scenarios,
                                    const std::vector<const implementation*>& under_test,
-                                   const implementation* reference, bool matrix) {
+                                   const std::vector<const implementation*>& references,
+                                   bool matrix) {
   std::vector<planned_run> plan;
   std::set<std::tuple<const scenario_def*, const implementation*, const implementation*>> seen;
   std::vector<const implementation*> everyone = under_test;
-  if (reference) {
+  for (auto* reference : references) {
     bool present = false;
     for (auto* i : under_test)
       present = present || i == reference;
     if (!present && matrix) everyone.push_back(reference);
   }
   for (auto* x : under_test) {
+    const implementation* reference = nullptr;
+    for (auto* r : references)
+      if (!reference && same_family(x, r)) reference = r;
     for (const auto& def : scenarios) {
       if (!usable(x, def.profile)) continue;
       if (def.roles.size() == 1) {
@@ -37,6 +52,7 @@ std::vector<planned_run> make_plan(const std::vector<scenario_def>& scenarios,
       if (matrix) {
         // X's row and column of the full matrix; pairs already planned for an earlier X skipped.
         for (auto* y : everyone) {
+          if (!same_family(x, y)) continue;
           pairs.push_back({x, y});
           if (y != x) pairs.push_back({y, x});
         }

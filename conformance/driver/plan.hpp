@@ -21,8 +21,14 @@ struct planned_run {
   std::map<std::string, const implementation*> roles;
 };
 
+// Agents on Windows meet only agents on Windows (pipe names, not paths), and the others only
+// the others: "the reference of its platform" is the one of `references` in the same family,
+// and --matrix leaves out pairs across families.
+bool same_family(const implementation* a, const implementation* b);
+
 std::vector<planned_run> make_plan(const std::vector<scenario_def>& scenarios,
                                    const std::vector<const implementation*>& under_test,
-                                   const implementation* reference, bool matrix);
+                                   const std::vector<const implementation*>& references,
+                                   bool matrix);
 
 }  // namespace npipe::conformance

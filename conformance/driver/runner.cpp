@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 namespace npipe::conformance {
@@ -77,6 +79,19 @@ std::string sanitize(std::string s) {
 
 std::atomic<unsigned> counter{0};
 
+// Whether a requirement's platform list ("all", "posix", "posix, windows") covers an agent
+// platform ("linux", "windows", ...).
+bool applies_on(const std::string& platforms, const std::string& platform) {
+  std::istringstream in(platforms);
+  for (std::string item; std::getline(in, item, ',');) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item == "all" || item == platform) return true;
+    if (item == "posix" && platform != "windows") return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 result run_scenario(const scenario_def& def,
@@ -108,12 +123,54 @@ result run_scenario(const scenario_def& def,
       return finish("N/A", impl->name + " does not offer the " + def.profile + " profile");
   }
 
+  // Not applicable on the agents' platform: no requirement of the scenario applies there (the
+  // requirement line's platforms), or the scenario needs checks the driver makes only on POSIX.
+  // Requirements that do not apply there are not credited by the run.
+  std::set<std::string> platforms;
+  int slow = 1;
+  for (const auto& [role, impl] : roles) {
+    platforms.insert(impl->platform());
+    slow = std::max(slow, impl->slow);
+  }
+  std::vector<std::string> applicable;
+  std::string foreign;
+  for (const auto& id : res.requirements) {
+    auto it = opts.req_platforms.find(id);
+    bool ok = true;
+    for (const auto& p : platforms)
+      ok = ok && (it == opts.req_platforms.end() || applies_on(it->second, p));
+    if (ok)
+      applicable.push_back(id);
+    else
+      foreign += (foreign.empty() ? "" : ", ") + id + " [" + it->second + "]";
+  }
+  std::string where;
+  for (const auto& p : platforms)
+    where += (where.empty() ? "" : "/") + p;
+  if (applicable.empty())
+    return finish("N/A", "not applicable on " + where + ": " + foreign + " only");
+  res.requirements = applicable;
+  bool windows = platforms.count("windows") > 0;
+  if (windows) {
+    std::string why = posix_checks_of(def.name);
+    if (!why.empty())
+      return finish("N/A", "not applicable on windows: " + why);
+  }
+
   unsigned n = ++counter;
   scene_options so;
-  so.step_timeout = opts.step_timeout;
-  so.pending_limit = opts.pending_limit;
-  so.pending_grace = opts.pending_grace;
+  so.step_timeout = opts.step_timeout * slow;
+  so.pending_limit = opts.pending_limit * slow;
+  so.pending_grace = opts.pending_grace * slow;
+  // /proc proves a block only for Linux agents; a Windows agent under Wine is Linux threads of
+  // Wine's, which say nothing about the call.
+  so.grace_only = platforms.size() != 1 || *platforms.begin() != "linux";
   so.dir = opts.tmp_root + "/s" + std::to_string(n);
+  if (windows) {
+    // \\.\pipe\npipe-<unique>-<leaf>: unique per run of the driver and per scenario.
+    std::string tmp = fs::path(opts.tmp_root).filename().string();
+    so.pipe_prefix = "npipe-" + tmp.substr(tmp.find('-') + 1) + "." + std::to_string(n) + "-";
+  }
   so.log_dir = opts.log_root + "/" + sanitize(def.name + "." + res.roles_label());
   fs::create_directories(so.log_dir);
   if (::mkdir(so.dir.c_str(), 0700) != 0) return finish("ERROR", "driver: cannot make " + so.dir);
@@ -132,7 +189,7 @@ result run_scenario(const scenario_def& def,
     // rather than hang: a hung conformance run is worse than a failed one.
     std::thread watchdog([&] {
       std::unique_lock<std::mutex> lock(mu);
-      if (cv.wait_for(lock, opts.watchdog, [&] { return done; })) return;
+      if (cv.wait_for(lock, opts.watchdog * slow, [&] { return done; })) return;
       fired = true;
       s.kill_everything();
       if (cv.wait_for(lock, std::chrono::seconds(20), [&] { return done; })) return;
@@ -175,7 +232,7 @@ result run_scenario(const scenario_def& def,
     watchdog.join();
     if (fired) {
       status = "TIMEOUT";
-      message = "scenario watchdog (" + std::to_string(opts.watchdog.count()) +
+      message = "scenario watchdog (" + std::to_string(opts.watchdog.count() * slow) +
                 " ms) expired; every agent was killed" +
                 (message.empty() ? "" : "; then: " + message);
     }

@@ -21,6 +21,9 @@ struct run_options {
   std::chrono::milliseconds pending_grace{300};
   std::string tmp_root;  // private directories are made inside it
   std::string log_root;  // logs/<test>/<role>.log
+  // Requirement ID -> its platforms ("all", "posix", "windows", "posix, windows", ...): a run
+  // whose agents' platform none of the scenario's requirements applies to is N/A.
+  std::map<std::string, std::string> req_platforms;
 };
 
 result run_scenario(const scenario_def& def,

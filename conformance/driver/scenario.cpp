@@ -9,12 +9,24 @@
 #include <sstream>
 
 #include "blocked.hpp"
+#include "expectations.hpp"
 
 namespace npipe::conformance {
 
 std::vector<scenario_def>& scenario_registry() {
   static std::vector<scenario_def> all;
   return all;
+}
+
+std::map<std::string, std::string>& posix_checks_registry() {
+  static std::map<std::string, std::string> all;
+  return all;
+}
+
+std::string posix_checks_of(const std::string& scenario) {
+  for (const auto& [pattern, why] : posix_checks_registry())
+    if (glob_match(pattern, scenario)) return why;
+  return "";
 }
 
 registrar::registrar(const char* group, const char* name, const char* reqs, const char* profile,
@@ -203,8 +215,12 @@ void scene::expect_pending(call& c, const std::string& what) {
     if (auto r = a.poll_reply(std::chrono::milliseconds(5))) completed_early(c, what, *r);
     auto elapsed = clock::now() - start;
     // The group changes rarely (a helper process may appear): rescan /proc every 10 rounds.
-    if (round % 10 == 0) group = processes_in_group(a.proc().pid());
-    switch (sample_blocked(group, a.proc().stdin_fd())) {
+    if (round % 10 == 0 && !opts_.grace_only) group = processes_in_group(a.proc().pid());
+    // Without /proc proof (a non-Linux agent, such as a Windows one under Wine, whose Linux
+    // threads say nothing about the call): the grace period (spec/driver-protocol.md section 6).
+    auto sample = opts_.grace_only ? block_sample::unknown
+                                   : sample_blocked(group, a.proc().stdin_fd());
+    switch (sample) {
       case block_sample::blocked:
         // Three looks in a row: one look can land between two system calls of a busy agent.
         if (++consecutive >= 3) {

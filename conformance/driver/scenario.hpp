@@ -59,6 +59,25 @@ struct registrar {
       #GROUP, #NAME, REQS, PROFILE, ROLES, TITLE, &GROUP##_##NAME##_body); \
   static void GROUP##_##NAME##_body([[maybe_unused]] ::npipe::conformance::scene& s)
 
+// Scenarios whose checks the driver can only make against a POSIX agent (a stat of the path, a
+// raw AF_UNIX peer, umask and modes, symlinks and files it makes itself): scenario-name pattern
+// ('*' matches any run of characters) -> what the driver needs. A run where such a scenario meets
+// an agent announcing platform "windows" is N/A ("not applicable on windows: ..."), never FAIL.
+// Declared in scenarios/posix_checks.cpp:
+//   NPIPE_POSIX_CHECKS(chan_wire, "chan_wire.*", "raw AF_UNIX peer");
+std::map<std::string, std::string>& posix_checks_registry();
+// The reason when `scenario` is flagged, else "".
+std::string posix_checks_of(const std::string& scenario);
+
+struct posix_checks_registrar {
+  posix_checks_registrar(const char* pattern, const char* why) {
+    posix_checks_registry()[pattern] = why;
+  }
+};
+
+#define NPIPE_POSIX_CHECKS(ID, PATTERN, WHY) \
+  static const ::npipe::conformance::posix_checks_registrar ID##_posix_checks(PATTERN, WHY)
+
 // A command in flight on one agent.
 class call {
  public:
@@ -110,6 +129,11 @@ struct scene_options {
   std::chrono::milliseconds pending_limit{3000};  // how long /proc may take to prove a block
   std::chrono::milliseconds pending_grace{300};   // "no reply" period where /proc cannot tell
   std::string dir;                                // the scenario's private directory
+  // Non-empty for agents on Windows: names are "\\.\pipe\" + pipe_prefix + leaf
+  // (spec/driver-protocol.md section 3), not paths in `dir`.
+  std::string pipe_prefix;
+  // Where /proc cannot tell what the agents do (not Linux, or Wine): the grace period decides.
+  bool grace_only = false;
   std::string log_dir;                            // where agents' stderr logs go
 };
 
@@ -131,8 +155,12 @@ class scene {
   actor& agent1() { return role("agent"); }
   const implementation& impl_of(const std::string& role) const;
 
-  // A path inside the scenario's private directory.
-  std::string path(const std::string& leaf) const { return opts_.dir + "/" + leaf; }
+  // A name for the agents: a path inside the scenario's private directory, or for Windows
+  // agents \\.\pipe\npipe-<unique>-<leaf>.
+  std::string path(const std::string& leaf) const {
+    return opts_.pipe_prefix.empty() ? opts_.dir + "/" + leaf
+                                     : "\\\\.\\pipe\\" + opts_.pipe_prefix + leaf;
+  }
   const std::string& dir() const { return opts_.dir; }
   // Marks a path the driver made itself, so the left-over check does not blame the agents.
   void driver_made(const std::string& path) { driver_made_.insert(path); }

@@ -91,4 +91,18 @@ NPIPE_SCENARIO(chan_wire, maxlength_without_reading, "CHAN-RECV-1 CHAN-RECV-2", 
   s.expect(m && *m == "still here", "the agent could not send after message_too_long");
 }
 
+
+// NPIPE_REQ: CHAN-RECV-4
+NPIPE_SCENARIO(chan_wire, deadline_inside_message_resumes, "CHAN-RECV-4", "channel", "agent",
+               "A receive deadline that passes inside a message loses nothing; the next receive "
+               "returns the whole message") {
+  wired w = agent_serves(s);
+  raw::send(s, w.fd, raw::header32(10) + "first", step(s));
+  // Nothing more is sent until the agent has answered, so its deadline must pass mid-message.
+  s.agent1().fails({{"op", "recv"}, {"handle", w.conn}, {"timeout_ms", 200}}, "timeout");
+  raw::send(s, w.fd, "-half", step(s));
+  s.expect(recv_data(s, s.agent1(), w.conn) == "first-half",
+           "the message interrupted by a deadline was not resumed whole");
+}
+
 }  // namespace npipe::conformance

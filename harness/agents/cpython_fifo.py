@@ -199,20 +199,30 @@ class Agent:
         else:
             data = payload(cmd)
             pieces = (data for _ in range(repeat))
-        for piece in pieces:
-            view = memoryview(piece)
-            while len(view):
-                if deadline is not None:
-                    left = int((deadline - time.monotonic()) * 1000)
-                    if not wait_fd(fd, select.POLLOUT, max(left, 0)):
-                        raise Fail("would_block" if timeout_ms == 0 else "timeout", "FIFO full",
-                                   native="written=%d" % written)
-                try:
-                    n = os.write(fd, view)
-                except OSError as e:
-                    raise os_fail(e, "write")
-                written += n
-                view = view[n:]
+        # With a deadline the descriptor is non-blocking for this call: a blocking os.write of more
+        # than the free space would sleep past the deadline however the wait before it went.
+        if deadline is not None:
+            os.set_blocking(fd, False)
+        try:
+            for piece in pieces:
+                view = memoryview(piece)
+                while len(view):
+                    if deadline is not None:
+                        left = int((deadline - time.monotonic()) * 1000)
+                        if not wait_fd(fd, select.POLLOUT, max(left, 0)):
+                            raise Fail("would_block" if timeout_ms == 0 else "timeout", "FIFO full",
+                                       native="written=%d" % written)
+                    try:
+                        n = os.write(fd, view)
+                    except BlockingIOError:
+                        continue  # less room than poll promised: wait again
+                    except OSError as e:
+                        raise os_fail(e, "write")
+                    written += n
+                    view = view[n:]
+        finally:
+            if deadline is not None:
+                os.set_blocking(fd, True)
         return {"written": written}
 
     def op_remove(self, cmd):
@@ -224,7 +234,8 @@ class Agent:
     def remove_if_ours(self, path, ident):
         try:  # only while the name is still the FIFO this owner made (FIFO-REMOVE-4)
             st = os.lstat(path)
-            if ident is not None and (st.st_dev, st.st_ino) == ident:
+            # The type too: a freed inode number is reused at once by the next file made there.
+            if ident is not None and stat.S_ISFIFO(st.st_mode) and (st.st_dev, st.st_ino) == ident:
                 os.unlink(path)
         except FileNotFoundError:
             pass

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <string>
 
@@ -21,7 +23,8 @@ struct fifo_owner::impl {
   std::string path;
   direction dir = direction::read;
   posix::file_identity identity;
-  posix::unique_fd anchor;  // see pin_fifo()
+  posix::unique_fd anchor;    // see pin_fifo()
+  std::size_t pipe_size = 0;  // fifo_options::pipe_size
   // False once removed or released: the destructor then leaves the name alone.
   bool owns_name = true;
   bool removed = false;
@@ -131,13 +134,27 @@ fifo_owner fifo_owner::create(std::string_view name, direction dir, const fifo_o
   auto p = std::make_unique<impl>();
   p->path = path;
   p->dir = dir;
+  p->pipe_size = opts.pipe_size;
   // A race with another process removing the path between our mkfifo and lstat is retried a
   // few times; a path that keeps changing is reported.
   for (int attempt = 0;; ++attempt) {
     if (::mkfifo(path.c_str(), static_cast<mode_t>(opts.mode)) == 0) {
       // If the path was replaced between mkfifo and here, pin_fifo throws and the newcomer is
       // left alone: we cannot tell that it is not ours.
-      pinned_fifo pin = pin_fifo(path, "create FIFO");
+      pinned_fifo pin;
+      try {
+        pin = pin_fifo(path, "create FIFO");
+      } catch (const error& e) {
+        // The pin (an O_PATH open) also fails when descriptors run out (EMFILE, ENFILE): the
+        // FIFO we just made must not stay behind (ERR-5). A path that is no longer a FIFO
+        // (not_a_pipe) was replaced and is left alone. Found by npipe-stress (rlimit).
+        struct stat st {};
+        if (e.value() != errc::not_a_pipe && ::lstat(path.c_str(), &st) == 0 &&
+            S_ISFIFO(st.st_mode)) {
+          ::unlink(path.c_str());
+        }
+        throw;
+      }
       try {
         apply_exact_mode(pin, path, opts.mode);
       } catch (...) {
@@ -215,6 +232,15 @@ fifo_end fifo_owner::open(deadline d) {
     throw error(errc::not_found, "open FIFO " + quoted(impl_->path) + ": this owner removed it");
   }
   auto fd = posix::open_fifo_path(impl_->path, impl_->dir, d, &impl_->identity);
+#ifdef F_SETPIPE_SZ
+  if (impl_->pipe_size > 0) {
+    const int size = static_cast<int>(std::min<std::size_t>(impl_->pipe_size, INT_MAX));
+    if (::fcntl(fd.get(), F_SETPIPE_SZ, size) < 0) {
+      throw_errno(errno, "set the buffer of FIFO " + quoted(impl_->path) + " to " +
+                             std::to_string(impl_->pipe_size) + " bytes (F_SETPIPE_SZ)");
+    }
+  }
+#endif
   return make_end(std::move(fd), impl_->dir, impl_->path);
 }
 

@@ -297,12 +297,20 @@ unique_fd wait_for_writer(fifo_target& target, unique_fd reader, deadline d) {
     }
   }
 
-  // The deadline passed: release the helper with a transient writer (see the top of this file).
+  // The deadline passed. A writer may have opened, written and closed before the helper's
+  // blocking open began; the helper then waits for the NEXT writer. That writer's writes
+  // succeeded because our first descriptor made us a reader, and its bytes are in the FIFO:
+  // timing out now would silently lose them. Linux reports POLLHUP on a reader once a writer
+  // has come and gone since it opened, so then the open did succeed. (Checked before the
+  // transient writer below, which would raise POLLHUP itself.) Found by npipe-stress (kill-fifo).
+  pollfd seen{reader.get(), POLLIN, 0};
+  const bool writer_came_and_went = ::poll(&seen, 1, 0) > 0 && (seen.revents & POLLHUP) != 0;
   reserved_slot.reset();
   const int releaser = target.open_raw(O_WRONLY | O_NONBLOCK);
   if (releaser < 0) {
     const int err = errno;
     helper.detach();
+    if (writer_came_and_went) return finish(std::move(reader), target);
     throw_timeout(target.path(), direction::read,
                   (std::string("; the waiting thread could not be released (") + errno_name(err) +
                    ") and stays blocked until a writer opens")
@@ -311,6 +319,7 @@ unique_fd wait_for_writer(fifo_target& target, unique_fd reader, deadline d) {
   helper.join();
   ::close(releaser);
   // state's destructor closes the helper's descriptor; `reader` closes on return.
+  if (writer_came_and_went) return finish(std::move(reader), target);
   throw_timeout(target.path(), direction::read);
 }
 

@@ -11,8 +11,10 @@ namespace npipe::posix {
 namespace {
 
 // The first allocation for a payload, and the step it grows by at least. A peer that claims a
-// huge length makes us allocate at most about twice what it really sent, plus this.
-constexpr std::size_t kInitialPayloadChunk = 64 * 1024;
+// huge length makes us allocate at most about twice what it really sent, plus this. 1 MiB: a
+// message up to that size is received into one allocation of exactly its length, with no copy
+// (64 KiB made a 1 MiB message take five allocations and four copies: half the throughput).
+constexpr std::size_t kInitialPayloadChunk = 1024 * 1024;
 
 }  // namespace
 
