@@ -238,4 +238,21 @@ NPIPE_SCENARIO(chan_listen, address_too_long, "NAME-4", "channel", "agent",
   // A truncated bind would have made a socket file under a shorter name in the directory.
 }
 
+// NPIPE_REQ: CHAN-LISTEN-7
+NPIPE_SCENARIO(
+    chan_listen, next_client_finds_the_listener, "CHAN-LISTEN-7", "channel", "server client",
+    "While a listener is open a client never gets not_found, also right after an accept") {
+  std::string a = s.path("sock");
+  std::string l = handle_of(s, s.role("server").ok({{"op", "listen"}, {"address", a}}));
+  // Each connect comes while the server is not inside accept: the listener must already offer a
+  // fresh instance (Windows) or queue the client (POSIX).
+  for (int i = 0; i < 3; ++i) {
+    call c = s.role("client").start({{"op", "connect"}, {"address", a}});
+    std::string acc = handle_of(s, s.role("server").ok({{"op", "accept"}, {"handle", l}}));
+    std::string cli = handle_of(s, c.ok());
+    s.role("server").ok({{"op", "close"}, {"handle", acc}});
+    s.role("client").ok({{"op", "close"}, {"handle", cli}});
+  }
+}
+
 }  // namespace npipe::conformance

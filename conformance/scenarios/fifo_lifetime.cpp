@@ -182,4 +182,17 @@ NPIPE_SCENARIO(fifo_lifetime, create_in_missing_directory, "FIFO-CREATE-5", "fif
                    "not_found");
 }
 
+// NPIPE_REQ: FIFO-SEC-1
+NPIPE_SCENARIO(fifo_lifetime, squatting_a_live_instance_refused, "FIFO-SEC-1", "fifo", "owner peer",
+               "A second owner of a name whose instance is live gets already_exists, and the "
+               "first owner keeps its name") {
+  std::string f = s.path("f");
+  std::string first = create(s, s.owner(), f, "r");
+  s.peer().fails({{"op", "create"}, {"name", f}, {"dir", "r"}}, "already_exists");
+  call open = s.owner().start({{"op", "open"}, {"owner", first}, {"dir", "r"}});
+  std::string w = handle_of(s, s.peer().ok({{"op", "open"}, {"name", f}, {"dir", "w"}}));
+  open.ok();
+  s.peer().ok({{"op", "close"}, {"handle", w}});
+}
+
 }  // namespace npipe::conformance

@@ -99,6 +99,7 @@ NPIPE_TEST_CHILD(w32_chan_listener) {
 // ---- listen / connect / accept
 // --------------------------------------------------------------------
 
+// NPIPE_REQ: CHAN-LISTEN-2
 TEST(Win32Channel, ListenTwiceIsAlreadyExists) {  // CHAN-LISTEN-2
   const std::string name = unique_name("listen2");
   auto l = listener::listen(name);
@@ -125,6 +126,7 @@ TEST(Win32Channel, ListenTwiceIsAlreadyExists) {  // CHAN-LISTEN-2
   EXPECT_EQ(str(server.recv_bytes(SIZE_MAX, deadline::after(kReply))), "hi");
 }
 
+// NPIPE_REQ: CHAN-CONNECT-1
 TEST(Win32Channel, ConnectWithoutListenerIsNotFound) {  // CHAN-CONNECT-1
   EXPECT_NPIPE_ERROR(connection::connect(unique_name("nolistener")), errc::not_found);
 }
@@ -136,6 +138,7 @@ TEST(Win32Channel, ConnectToAFifoIsNotAPipe) {
   EXPECT_TRUE(c.code == errc::not_a_pipe || c.code == errc::permission_denied) << c.what;
 }
 
+// NPIPE_REQ: CHAN-ACCEPT-1
 TEST(Win32Channel, AcceptDeadlines) {  // CHAN-ACCEPT-1
   auto l = listener::listen(unique_name("acceptdl"));
   EXPECT_NPIPE_ERROR(l.accept(deadline::immediate()), errc::would_block);
@@ -144,6 +147,7 @@ TEST(Win32Channel, AcceptDeadlines) {  // CHAN-ACCEPT-1
   EXPECT_GE(std::chrono::steady_clock::now() - start, 240ms);
 }
 
+// NPIPE_REQ: CHAN-ACCEPT-2 CHAN-FRAME-3 CHAN-FRAME-5
 TEST(Win32Channel, ManyClientsEachOnItsOwnConnection) {  // CHAN-ACCEPT-2, CHAN-FRAME-3/5
   npipe::test::watchdog dog(120s);
   const std::string name = unique_name("many");
@@ -178,6 +182,7 @@ TEST(Win32Channel, ManyClientsEachOnItsOwnConnection) {  // CHAN-ACCEPT-2, CHAN-
   }
 }
 
+// NPIPE_REQ: CHAN-CONNECT-2
 TEST(Win32Channel, ClientThatLeftBeforeAcceptDoesNotStopTheListener) {  // CHAN-CONNECT-2
   npipe::test::watchdog dog(60s);
   const std::string name = unique_name("hitrun");
@@ -203,6 +208,7 @@ TEST(Win32Channel, ClientThatLeftBeforeAcceptDoesNotStopTheListener) {  // CHAN-
 // ---- messages
 // -------------------------------------------------------------------------------------
 
+// NPIPE_REQ: CHAN-RECV-1 CHAN-RECV-2
 TEST(Win32Channel, TooLongMessageMakesConnectionWriteOnly) {  // CHAN-RECV-1, CHAN-RECV-2
   const std::string name = unique_name("toolong");
   auto l = listener::listen(name);
@@ -227,6 +233,7 @@ TEST(Win32Channel, TooLongMessageMakesConnectionWriteOnly) {  // CHAN-RECV-1, CH
   EXPECT_EQ(str(s2.recv_bytes(5, deadline::after(kReply))), "12345");
 }
 
+// NPIPE_REQ: CHAN-FRAME-5
 TEST(Win32Channel, WireIsOneMessagePerSendWithoutHeader) {  // CHAN-FRAME-5 (Y4)
   const std::string name = unique_name("wire");
   auto l = listener::listen(name);
@@ -275,6 +282,7 @@ TEST(Win32Channel, RecvDeadlines) {
   EXPECT_EQ(str(server.recv_bytes(SIZE_MAX, deadline::after(kReply))), "late");
 }
 
+// NPIPE_REQ: CHAN-LIFE-1 CHAN-LIFE-2
 TEST(Win32Channel, ListenerKilledGivesEofAndBrokenPipe) {  // CHAN-LIFE-1, CHAN-LIFE-2
   npipe::test::watchdog dog(60s);
   const std::string name = unique_name("killed");
@@ -293,6 +301,7 @@ TEST(Win32Channel, ListenerKilledGivesEofAndBrokenPipe) {  // CHAN-LIFE-1, CHAN-
 // ---- authentication
 // -------------------------------------------------------------------------------
 
+// NPIPE_REQ: CHAN-AUTH-1 CHAN-AUTH-2 CHAN-AUTH-3 CHAN-AUTH-4 CHAN-AUTH-5
 TEST(Win32Channel, HandshakeBothFormsAndWrongKey) {  // CHAN-AUTH-1..5
   npipe::test::watchdog dog(120s);
   for (const char* form : {"sha256", "md5"}) {
@@ -317,6 +326,7 @@ TEST(Win32Channel, HandshakeBothFormsAndWrongKey) {  // CHAN-AUTH-1..5
   }
 }
 
+// NPIPE_REQ: CHAN-AUTH-8 CHAN-AUTH-9
 TEST(Win32Channel, KeyOnOneSideOnlyFailsByTheDeadline) {  // CHAN-AUTH-8, CHAN-AUTH-9
   npipe::test::watchdog dog(60s);
   const std::string name = unique_name("oneside");

@@ -99,17 +99,20 @@ NPIPE_TEST_CHILD(w32_fifo_create_and_exit) {
 
 // ---- names (NAME-1..3; W1) --------------------------------------------------------------------
 
+// NPIPE_REQ: NAME-1
 TEST(Win32Name, PortableNameMapsToPipeNamespace) {  // NAME-1
   EXPECT_EQ(platform_name("jobs", name_kind::fifo), "\\\\.\\pipe\\jobs");
   EXPECT_EQ(platform_name("a.b_c-9", name_kind::channel), "\\\\.\\pipe\\a.b_c-9");
 }
 
+// NPIPE_REQ: NAME-2
 TEST(Win32Name, RawPipeNameUsedAsGiven) {  // NAME-2
   EXPECT_EQ(platform_name("\\\\.\\pipe\\x y", name_kind::fifo), "\\\\.\\pipe\\x y");
   EXPECT_EQ(platform_name("\\\\.\\PIPE\\Mixed\\Case", name_kind::channel),
             "\\\\.\\PIPE\\Mixed\\Case");
 }
 
+// NPIPE_REQ: NAME-3
 TEST(Win32Name, UnrepresentableNamesAreInvalid) {  // NAME-3
   const std::string prefix = "\\\\.\\pipe\\";
   for (std::string bad :
@@ -125,6 +128,7 @@ TEST(Win32Name, UnrepresentableNamesAreInvalid) {  // NAME-3
 
 // ---- create (FIFO-CREATE-3, FIFO-SEC-1, FIFO-SEC-2) -------------------------------------------
 
+// NPIPE_REQ: FIFO-CREATE-3 FIFO-SEC-1
 TEST(Win32Fifo, SecondCreateOfALiveNameIsAlreadyExists) {  // FIFO-CREATE-3, FIFO-SEC-1
   const std::string name = unique_name("squat");
   auto owner = fifo_owner::create(name, direction::read);
@@ -140,6 +144,7 @@ TEST(Win32Fifo, SecondCreateOfALiveNameIsAlreadyExists) {  // FIFO-CREATE-3, FIF
   EXPECT_EQ(owner.path(), "\\\\.\\pipe\\" + name);
 }
 
+// NPIPE_REQ: FIFO-CREATE-3
 TEST(Win32Fifo, PipeNamesAreCaseInsensitive) {  // FIFO-CREATE-3 (Windows: names fold case)
   const std::string name = unique_name("case");
   auto owner = fifo_owner::create(name, direction::read);
@@ -149,6 +154,7 @@ TEST(Win32Fifo, PipeNamesAreCaseInsensitive) {  // FIFO-CREATE-3 (Windows: names
   EXPECT_NPIPE_ERROR(fifo_owner::create(upper, direction::read), errc::already_exists);
 }
 
+// NPIPE_REQ: FIFO-CREATE-4
 TEST(Win32Fifo, AdoptIsUnsupported) {  // FIFO-CREATE-4 is POSIX-only
   fifo_options o;
   o.adopt_existing = true;
@@ -156,6 +162,7 @@ TEST(Win32Fifo, AdoptIsUnsupported) {  // FIFO-CREATE-4 is POSIX-only
                      errc::unsupported);
 }
 
+// NPIPE_REQ: FIFO-SEC-2
 TEST(Win32Fifo, DaclAdmitsOnlyTheCurrentUser) {  // FIFO-SEC-2
   const std::string name = unique_name("dacl");
   auto owner = fifo_owner::create(name, direction::read);
@@ -183,12 +190,14 @@ TEST(Win32Fifo, DaclAdmitsOnlyTheCurrentUser) {  // FIFO-SEC-2
 // ---- open (FIFO-OPEN-*)
 // ---------------------------------------------------------------------------
 
+// NPIPE_REQ: FIFO-OPEN-6
 TEST(Win32Fifo, PeerOpenOfMissingNameIsNotFound) {  // FIFO-OPEN-6
   EXPECT_NPIPE_ERROR(open_fifo(unique_name("missing"), direction::write), errc::not_found);
   EXPECT_NPIPE_ERROR(open_fifo(unique_name("missing"), direction::read, deadline::immediate()),
                      errc::not_found);
 }
 
+// NPIPE_REQ: FIFO-OPEN-3 FIFO-OPEN-5
 TEST(Win32Fifo, OwnerOpenTimesOutThenStillWorks) {  // FIFO-OPEN-3, FIFO-OPEN-5 (Windows owner)
   npipe::test::watchdog dog(60s);
   const std::string name = unique_name("timeout");
@@ -219,6 +228,7 @@ TEST(Win32Fifo, PeerOpenCompletesOnceTheOwnerCreated) {  // W4: the name IS the 
   EXPECT_EQ(read_all(end), "x");
 }
 
+// NPIPE_REQ: FIFO-OPEN-4
 TEST(Win32Fifo, BusyInstanceIsWouldBlockOrTimeout) {  // FIFO-OPEN-4 analogue, W3
   const std::string name = unique_name("busy");
   auto owner = fifo_owner::create(name, direction::read);
@@ -241,6 +251,7 @@ TEST(Win32Fifo, WrongDirectionIsPermissionDenied) {
 
 // ---- data, EOF, broken pipe --------------------------------------------------------------------
 
+// NPIPE_REQ: FIFO-IO-1 FIFO-EOF-1 FIFO-OPEN-1
 TEST(Win32Fifo, LargeTransferThenEof) {  // FIFO-IO-1, FIFO-EOF-1, FIFO-OPEN-1
   npipe::test::watchdog dog(90s);
   const std::string name = unique_name("large");
@@ -268,6 +279,7 @@ TEST(Win32Fifo, WriterThatLeftBeforeOwnerOpenIsStillRead) {  // W4: ERROR_NO_DAT
   std::cout << "WINE-FACT nodata-at-connect: data written before the client left is readable\n";
 }
 
+// NPIPE_REQ: FIFO-IO-3
 TEST(Win32Fifo, ReadWithDeadlineOnEmptyPipe) {  // FIFO-IO-3
   const std::string name = unique_name("emptyread");
   auto owner = fifo_owner::create(name, direction::read);
@@ -283,6 +295,7 @@ TEST(Win32Fifo, ReadWithDeadlineOnEmptyPipe) {  // FIFO-IO-3
   EXPECT_EQ(end.read(buf, sizeof buf, deadline::after(kReply)), 3u);
 }
 
+// NPIPE_REQ: FIFO-IO-4
 TEST(Win32Fifo, WriteToFullPipeBlocksUntilReaderMakesRoom) {  // FIFO-IO-4
   npipe::test::watchdog dog(60s);
   const std::string name = unique_name("full");
@@ -317,6 +330,7 @@ TEST(Win32Fifo, WriteToFullPipeBlocksUntilReaderMakesRoom) {  // FIFO-IO-4
   EXPECT_TRUE(got == big);
 }
 
+// NPIPE_REQ: FIFO-PIPE-1
 TEST(Win32Fifo, WriteAfterReaderLeftIsBrokenPipe) {  // FIFO-PIPE-1
   npipe::test::watchdog dog(60s);
   const std::string name = unique_name("broken");
@@ -331,6 +345,7 @@ TEST(Win32Fifo, WriteAfterReaderLeftIsBrokenPipe) {  // FIFO-PIPE-1
   std::cout << "WINE-FACT write-after-reader-left-native: " << c.native << "\n";
 }
 
+// NPIPE_REQ: FIFO-LIFE-2
 TEST(Win32Fifo, OwnerKilledGivesPeerEofAndBrokenPipe) {  // FIFO-LIFE-2
   npipe::test::watchdog dog(60s);
   {
@@ -361,6 +376,7 @@ TEST(Win32Fifo, OwnerKilledGivesPeerEofAndBrokenPipe) {  // FIFO-LIFE-2
 
 // ---- removal and lifetime -----------------------------------------------------------------------
 
+// NPIPE_REQ: FIFO-REMOVE-2
 TEST(Win32Fifo, RemoveBeforeOpenMakesTheNameVanish) {  // FIFO-REMOVE-2
   const std::string name = unique_name("remove");
   auto owner = fifo_owner::create(name, direction::read);
@@ -372,6 +388,7 @@ TEST(Win32Fifo, RemoveBeforeOpenMakesTheNameVanish) {  // FIFO-REMOVE-2
   EXPECT_NO_THROW(fifo_owner::create(name, direction::read));
 }
 
+// NPIPE_REQ: FIFO-REMOVE-1 FIFO-REMOVE-2
 TEST(Win32Fifo, RemoveAfterOpenLeavesTheNameWithTheEnd) {  // FIFO-REMOVE-1/-2 on Windows
   const std::string name = unique_name("removeopen");
   auto owner = fifo_owner::create(name, direction::read);
@@ -389,6 +406,7 @@ TEST(Win32Fifo, RemoveAfterOpenLeavesTheNameWithTheEnd) {  // FIFO-REMOVE-1/-2 o
   EXPECT_NPIPE_ERROR(open_fifo(name, direction::write, deadline::immediate()), errc::not_found);
 }
 
+// NPIPE_REQ: FIFO-LIFE-1
 TEST(Win32Fifo, NameVanishesWithItsOwnerProcess) {  // FIFO-LIFE-1
   const std::string name = unique_name("life");
   auto child = process::spawn_self("w32_fifo_create_and_exit", {name});
@@ -398,6 +416,7 @@ TEST(Win32Fifo, NameVanishesWithItsOwnerProcess) {  // FIFO-LIFE-1
   EXPECT_NO_THROW(fifo_owner::create(name, direction::read));
 }
 
+// NPIPE_REQ: FIFO-EOF-3
 TEST(Win32Fifo, OwnerReopenAfterEndClosedMakesANewInstance) {  // FIFO-EOF-3 (Windows)
   const std::string name = unique_name("reopen");
   auto owner = fifo_owner::create(name, direction::read);
