@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 PYTHON     ?= /usr/bin/python3
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test test-unit test-spec test-python test-windows conformance clean format
+.PHONY: all deps build test test-unit test-spec test-python test-windows windows-agent conformance clean format
 
 all: build
 
@@ -35,12 +35,21 @@ test-python: build
 test-windows:
 	scripts/test-windows
 
-test: test-spec test-unit test-python test-windows
+# The Windows agent alone (for the reference-windows column of the conformance suite).
+windows-agent:
+	scripts/install-deps windows
+	cmake --preset windows-mingw > /dev/null
+	cmake --build build/windows -j $(JOBS) --target npipe-agent
+
+# test-windows first: it builds the Windows agent that the conformance suite's reference-windows
+# column (run by test-unit) drives under Wine.
+test: test-spec test-windows test-unit test-python
 
 # The main job: the conformance suite against every implementation found here (reference-posix,
 # reference-windows under Wine when built, and one column per installed CPython). IMPL='name=cmd'
 # validates an outside implementation instead, partnered by the reference in both role orders.
 conformance: build
+	@$(MAKE) --no-print-directory windows-agent || echo "conformance: the Windows agent could not be built; its column will say NOT RUN"
 	$(BUILD)/bin/npipe-conformance --report-dir build/conformance $(if $(IMPL),--impl '$(IMPL)' --only '$(firstword $(subst =, ,$(IMPL)))')
 
 clean:
