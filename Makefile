@@ -42,8 +42,8 @@ windows-agent:
 	cmake --build build/windows -j $(JOBS) --target npipe-agent
 
 # test-windows first: it builds the Windows agent that the conformance suite's reference-windows
-# column (run by test-unit) drives under Wine.
-test: test-spec test-windows test-unit test-python
+# column (run by test-unit) drives under Wine. test-asan last: the same tests under ASan+UBSan.
+test: test-spec test-windows test-unit test-python test-asan
 
 # The main job: the conformance suite against every implementation found here (reference-posix,
 # reference-windows under Wine when built, and one column per installed CPython). IMPL='name=cmd'

@@ -1,5 +1,6 @@
 # Reliability: sanitizers, fuzzing, stress (issue 8). Included by the top-level Makefile.
-#   make test-asan     library tests + fuzz replays + stress-quick under ASan+UBSan (build/asan)
+#   make test-asan     library tests, fuzz replays, stress-quick and the reference-posix conformance
+#                      column under ASan+UBSan (build/asan; part of make test)
 #   make test-tsan     library tests under ThreadSanitizer (build/tsan)
 #   make fuzz          each libFuzzer target for FUZZ_SECONDS (default 120; build/fuzz)
 #   make fuzz-replay   replay the seed corpora and regressions in the normal build ($(BUILD))
@@ -25,7 +26,8 @@ build/fuzz/CMakeCache.txt:
 
 test-asan: deps build/asan/CMakeCache.txt
 	cmake --build build/asan -j $(RELIABILITY_JOBS)
-	cd build/asan && $(SANITIZER_ENV) ctest --output-on-failure -j $(RELIABILITY_JOBS) --timeout 300
+	cd build/asan && $(SANITIZER_ENV) ctest --output-on-failure -j $(RELIABILITY_JOBS) --timeout 300 \
+	  -E 'conformance\.(selftest|reference-windows)'
 
 test-tsan: deps build/tsan/CMakeCache.txt
 	cmake --build build/tsan -j $(RELIABILITY_JOBS)
