@@ -27,7 +27,9 @@ bool register_child(const char* name, child_main fn) {
   return true;
 }
 
-const std::vector<std::string>& child_args() { return args_storage(); }
+const std::vector<std::string>& child_args() {
+  return args_storage();
+}
 
 void run_child_if_requested(int argc, char** argv) {
   if (argc < 3 || std::strcmp(argv[1], "--npipe-child") != 0) return;
@@ -36,7 +38,8 @@ void run_child_if_requested(int argc, char** argv) {
     std::fprintf(stderr, "npipe-tests: no child entry point named '%s'\n", argv[2]);
     std::exit(125);
   }
-  for (int i = 3; i < argc; ++i) args_storage().emplace_back(argv[i]);
+  for (int i = 3; i < argc; ++i)
+    args_storage().emplace_back(argv[i]);
   int status = 124;
   try {
     status = it->second();

@@ -44,7 +44,8 @@ class watchdog {
 // A real child process with pipes to its stdin and stdout; its stderr is inherited.
 class process {
  public:
-  static process spawn(std::vector<std::string> argv, const std::vector<std::string>& extra_env = {});
+  static process spawn(std::vector<std::string> argv,
+                       const std::vector<std::string>& extra_env = {});
   // Re-runs this test binary as `--npipe-child NAME args...`; see NPIPE_TEST_CHILD.
   static process spawn_self(const std::string& child_name, std::vector<std::string> args = {});
 
@@ -83,10 +84,10 @@ const std::vector<std::string>& child_args();
 // Called first by the test binary's main(): runs a child entry point and exits when asked to.
 void run_child_if_requested(int argc, char** argv);
 
-#define NPIPE_TEST_CHILD(name)                                                                  \
-  static int npipe_child_##name();                                                              \
-  static const bool npipe_child_registered_##name =                                             \
-      ::npipe::test::register_child(#name, &npipe_child_##name);                                \
+#define NPIPE_TEST_CHILD(name)                                   \
+  static int npipe_child_##name();                               \
+  static const bool npipe_child_registered_##name =              \
+      ::npipe::test::register_child(#name, &npipe_child_##name); \
   static int npipe_child_##name()
 
 // True once the process is asleep in a system call in every thread (Linux: /proc/PID/task/*/stat

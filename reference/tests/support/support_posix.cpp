@@ -83,12 +83,15 @@ process process::spawn(std::vector<std::string> argv, const std::vector<std::str
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
   std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
+  for (auto& a : argv)
+    args.push_back(a.data());
   args.push_back(nullptr);
   std::vector<std::string> env_strings(extra_env);
   std::vector<char*> env;
-  for (char** e = environ; *e; ++e) env.push_back(*e);
-  for (auto& e : env_strings) env.push_back(e.data());
+  for (char** e = environ; *e; ++e)
+    env.push_back(*e);
+  for (auto& e : env_strings)
+    env.push_back(e.data());
   env.push_back(nullptr);
 
   pid_t pid = -1;
@@ -120,7 +123,9 @@ process process::spawn_self(const std::string& child_name, std::vector<std::stri
   return spawn(std::move(argv));
 }
 
-process::process(process&& other) noexcept { *this = std::move(other); }
+process::process(process&& other) noexcept {
+  *this = std::move(other);
+}
 
 process& process::operator=(process&& other) noexcept {
   if (this != &other) {
@@ -134,7 +139,9 @@ process& process::operator=(process&& other) noexcept {
   return *this;
 }
 
-process::~process() { release(); }
+process::~process() {
+  release();
+}
 
 void process::release() noexcept {
   if (pid_ > 0 && !status_) {
@@ -313,7 +320,11 @@ int count_open_fds() {
   return n - 1;  // the directory's own descriptor
 }
 
-std::string cli_path() { return NPIPE_CLI_PATH; }
-std::string agent_path() { return NPIPE_AGENT_PATH; }
+std::string cli_path() {
+  return NPIPE_CLI_PATH;
+}
+std::string agent_path() {
+  return NPIPE_AGENT_PATH;
+}
 
 }  // namespace npipe::test
