@@ -162,8 +162,11 @@ std::optional<std::string> response_problem(std::string_view key, const byte_vec
   return std::nullopt;
 }
 
-void deliver_challenge(message_transport& t, std::string_view key, challenge_form form,
-                       deadline d) {
+namespace {
+
+// The challenger's first step: sends "#CHALLENGE#" + M and returns M. Throws broken_pipe as the
+// transport does when the peer is gone.
+byte_vector send_challenge(message_transport& t, challenge_form form) {
   byte_vector m;
   if (form == challenge_form::sha256) {
     static constexpr std::string_view kPrefix = "{sha256}";
@@ -175,8 +178,12 @@ void deliver_challenge(message_transport& t, std::string_view key, challenge_for
   }
   byte_vector challenge(kChallenge.begin(), kChallenge.end());
   challenge.insert(challenge.end(), m.begin(), m.end());
-  send_or_fail(t, challenge, "the challenge");
+  send(t, challenge);
+  return m;
+}
 
+// The challenger's second step: receives the answer to M, checks it, and sends the verdict.
+void verify_answer(message_transport& t, std::string_view key, const byte_vector& m, deadline d) {
   std::optional<std::string> problem;
   try {
     problem = response_problem(key, m, receive(t, d, "the answer to our challenge"));
@@ -201,17 +208,63 @@ void deliver_challenge(message_transport& t, std::string_view key, challenge_for
   send_or_fail(t, kWelcome, "#WELCOME#");
 }
 
-void answer_challenge(message_transport& t, std::string_view key, deadline d) {
+// The responder's first step: receives the challenge and sends the answer.
+void receive_and_answer(message_transport& t, std::string_view key, deadline d) {
   byte_vector challenge = receive(t, d, "the challenge");
   if (!starts_with(challenge, kChallenge)) fail("the peer's first message is not a #CHALLENGE#");
   byte_vector m(challenge.begin() + static_cast<std::ptrdiff_t>(kChallenge.size()),
                 challenge.end());
   send_or_fail(t, make_response(key, m), "the answer");
+}
+
+// The responder's second step: the verdict on our answer must be #WELCOME#.
+void expect_welcome(message_transport& t, deadline d) {
   byte_vector verdict = receive(t, d, "the verdict on our answer");
   if (!equals(verdict, kWelcome)) {
     fail(equals(verdict, kFailure) ? "the peer rejected our answer (#FAILURE#: different key?)"
                                    : "the peer answered neither #WELCOME# nor #FAILURE#");
   }
+}
+
+}  // namespace
+
+void deliver_challenge(message_transport& t, std::string_view key, challenge_form form,
+                       deadline d) {
+  byte_vector m;
+  try {
+    m = send_challenge(t, form);
+  } catch (const npipe::error& e) {
+    if (e.value() != errc::broken_pipe) throw;
+    fail(std::string("could not send the challenge: ") + e.message());
+  }
+  verify_answer(t, key, m, d);
+}
+
+void answer_challenge(message_transport& t, std::string_view key, deadline d) {
+  receive_and_answer(t, key, d);
+  expect_welcome(t, d);
+}
+
+void listener_handshake(message_transport& t, std::string_view key, challenge_form form,
+                        deadline d) {
+  deliver_challenge(t, key, form, d);
+  answer_challenge(t, key, d);
+}
+
+void client_handshake(message_transport& t, std::string_view key, challenge_form form, deadline d) {
+  receive_and_answer(t, key, d);
+  // Our challenge goes right behind our answer instead of after the listener's #WELCOME#: the
+  // same messages in the same order (CHAN-AUTH-1), one round trip less per connection. A listener
+  // that rejects our answer closes without reading it; what we then report is its #FAILURE#.
+  std::optional<byte_vector> ours;
+  try {
+    ours = send_challenge(t, form);
+  } catch (const npipe::error& e) {
+    if (e.value() != errc::broken_pipe) throw;  // gone: its verdict may still be ours to read
+  }
+  expect_welcome(t, d);
+  if (!ours) fail("could not send our challenge: the peer closed the connection");
+  verify_answer(t, key, *ours, d);
 }
 
 }  // namespace npipe::handshake

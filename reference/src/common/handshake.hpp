@@ -48,6 +48,15 @@ void deliver_challenge(message_transport& t, std::string_view key, challenge_for
 // Throws npipe::error: auth_failed (malformed challenge, unknown digest, rejected), timeout.
 void answer_challenge(message_transport& t, std::string_view key, deadline d);
 
+// The listener's whole handshake: deliver_challenge, then answer_challenge (CHAN-AUTH-1).
+void listener_handshake(message_transport& t, std::string_view key, challenge_form form,
+                        deadline d);
+
+// The client's whole handshake: answer_challenge, then deliver_challenge (CHAN-AUTH-1), with our
+// challenge sent right behind our answer rather than after the #WELCOME# (one round trip less;
+// the bytes on the wire are the same). Throws what the two steps throw.
+void client_handshake(message_transport& t, std::string_view key, challenge_form form, deadline d);
+
 // --- The pieces, exposed for tests ---
 
 // What the responder sends for the challenge message M (the bytes after "#CHALLENGE#").

@@ -83,8 +83,7 @@ connection connection::connect(std::string_view address, const auth_options& opt
   if (opts.authkey) {
     // The client answers first, then challenges (CHAN-AUTH-1).
     const deadline hd = handshake_deadline(opts.handshake_timeout, d);
-    handshake::answer_challenge(*p, *opts.authkey, hd);
-    handshake::deliver_challenge(*p, *opts.authkey, opts.challenge, hd);
+    handshake::client_handshake(*p, *opts.authkey, opts.challenge, hd);
   }
   return connection(std::move(p));
 }
@@ -136,9 +135,8 @@ auto receive_checked(connection::impl* c, const char* op, Receive&& receive_with
 }  // namespace
 
 std::optional<bytes> connection::recv_bytes(std::size_t maxlength, deadline d) {
-  return receive_checked(impl_.get(), "recv_bytes", [&](posix::frame_reader& r, int fd) {
-    return r.read(fd, maxlength, d);
-  });
+  return receive_checked(impl_.get(), "recv_bytes",
+                         [&](posix::frame_reader& r, int fd) { return r.read(fd, maxlength, d); });
 }
 
 std::optional<std::size_t> connection::recv_bytes_into(void* buf, std::size_t capacity,
@@ -231,8 +229,7 @@ connection listener::accept(deadline d) {
   if (impl_->opts.authkey) {
     // The listener challenges first, then answers (CHAN-AUTH-1).
     const deadline hd = handshake_deadline(impl_->opts.handshake_timeout, d);
-    handshake::deliver_challenge(*p, *impl_->opts.authkey, impl_->opts.challenge, hd);
-    handshake::answer_challenge(*p, *impl_->opts.authkey, hd);
+    handshake::listener_handshake(*p, *impl_->opts.authkey, impl_->opts.challenge, hd);
   }
   return connection(std::move(p));
 }

@@ -2,6 +2,8 @@
 #include "posix/frame_reader.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <new>
 #include <string>
 
 #include "npipe/error.hpp"
@@ -10,11 +12,15 @@
 namespace npipe::posix {
 namespace {
 
-// The first allocation for a payload, and the step it grows by at least. A peer that claims a
-// huge length makes us allocate at most about twice what it really sent, plus this. 1 MiB: a
-// message up to that size is received into one allocation of exactly its length, with no copy
-// (64 KiB made a 1 MiB message take five allocations and four copies: half the throughput).
+// The first allocation for a payload of unknown trust, and the step it grows by at least. A peer
+// that claims a huge length makes us allocate at most about twice what it really sent, plus this.
+// 1 MiB: a message up to that size is received into one allocation of exactly its length.
 constexpr std::size_t kInitialPayloadChunk = 1024 * 1024;
+
+// How much of the payload buffer is made ready (zeroed, as std::vector must) just before recv
+// writes over it: small enough that the zeroing and the copy meet in the cache, large enough not
+// to cut recv calls short (a Linux AF_UNIX socket rarely holds more than 208 KiB).
+constexpr std::size_t kZeroingStep = 256 * 1024;
 
 }  // namespace
 
@@ -70,13 +76,31 @@ void frame_reader::receive_payload(int fd, std::uint8_t* dst, std::size_t end, d
   }
 }
 
-void frame_reader::read_payload(int fd, deadline d) {
-  const std::uint64_t length = header_.length();  // already checked against maxlength
+void frame_reader::reserve_payload(std::size_t maxlength) {
+  const auto length = static_cast<std::size_t>(header_.length());  // at most maxlength
+  if (payload_.capacity() >= length) return;
+  // A caller who set maxlength accepted messages that long: reserve the whole length now (address
+  // space; its pages are touched only as bytes arrive), so the message is never copied to grow.
+  // If the system will not reserve it, fall back to growing as without a maxlength.
+  if (maxlength != SIZE_MAX) {
+    try {
+      payload_.reserve(length);
+      return;
+    } catch (const std::bad_alloc&) {
+    }
+  }
+  // No maxlength: grow geometrically, and only once the bytes already allocated have arrived, so
+  // a length that lies costs nothing near its claim.
+  const std::size_t want = std::max(kInitialPayloadChunk, 2 * payload_.capacity());
+  payload_.reserve(std::min(want, length));
+}
+
+void frame_reader::read_payload(int fd, std::size_t maxlength, deadline d) {
+  const auto length = static_cast<std::size_t>(header_.length());
   while (filled_ < length) {
     if (filled_ == payload_.size()) {
-      // Grow geometrically, but only once the bytes already allocated have really arrived.
-      std::uint64_t want = std::max<std::uint64_t>(kInitialPayloadChunk, 2 * payload_.size());
-      payload_.resize(static_cast<std::size_t>(std::min(want, length)));
+      if (payload_.size() == payload_.capacity()) reserve_payload(maxlength);
+      payload_.resize(std::min({payload_.capacity(), length, filled_ + kZeroingStep}));
     }
     receive_payload(fd, payload_.data(), payload_.size(), d);
   }
@@ -89,7 +113,7 @@ std::optional<std::vector<std::uint8_t>> frame_reader::read(int fd, std::size_t 
                        "the message stream was lost after an earlier framing error");
   }
   if (!read_header(fd, maxlength, d)) return std::nullopt;
-  read_payload(fd, d);
+  read_payload(fd, maxlength, d);
   std::vector<std::uint8_t> message = std::move(payload_);
   reset();
   return message;

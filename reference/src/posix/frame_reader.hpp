@@ -34,14 +34,16 @@ class frame_reader {
   bool stream_lost() const noexcept { return lost_; }
 
  private:
-  bool read_header(int fd, std::size_t maxlength, deadline d);  // false: EOF between messages
-  void read_payload(int fd, deadline d);  // into payload_, grown as bytes arrive
+  bool read_header(int fd, std::size_t maxlength, deadline d);   // false: EOF between messages
+  void read_payload(int fd, std::size_t maxlength, deadline d);  // into payload_
+  void reserve_payload(std::size_t maxlength);  // room for more of the payload (CHAN-RECV-6)
   // Receives payload bytes until filled_ == end, into dst (which holds at least `end` bytes).
   void receive_payload(int fd, std::uint8_t* dst, std::size_t end, deadline d);
   void reset() noexcept;
 
   framing::header_decoder header_;
-  std::vector<std::uint8_t> payload_;  // grows as bytes arrive, never to a length merely claimed
+  // Grows as bytes arrive; reserved whole only for a length the caller's maxlength accepted.
+  std::vector<std::uint8_t> payload_;
   std::size_t filled_ = 0;
   bool lost_ = false;
 };

@@ -219,8 +219,7 @@ connection connection::connect(std::string_view address, const auth_options& opt
   if (opts.authkey) {
     // The client answers first, then challenges (CHAN-AUTH-1).
     const deadline hd = handshake_deadline(opts.handshake_timeout, d);
-    handshake::answer_challenge(*p, *opts.authkey, hd);
-    handshake::deliver_challenge(*p, *opts.authkey, opts.challenge, hd);
+    handshake::client_handshake(*p, *opts.authkey, opts.challenge, hd);
   }
   return connection(std::move(p));
 }
@@ -340,8 +339,7 @@ connection listener::accept(deadline d) {
   if (impl_->opts.authkey) {
     // The listener challenges first, then answers (CHAN-AUTH-1).
     const deadline hd = handshake_deadline(impl_->opts.handshake_timeout, d);
-    handshake::deliver_challenge(*p, *impl_->opts.authkey, impl_->opts.challenge, hd);
-    handshake::answer_challenge(*p, *impl_->opts.authkey, hd);
+    handshake::listener_handshake(*p, *impl_->opts.authkey, impl_->opts.challenge, hd);
   }
   return connection(std::move(p));
 }
