@@ -42,8 +42,9 @@ windows-agent:
 	cmake --build build/windows -j $(JOBS) --target npipe-agent
 
 # test-windows first: it builds the Windows agent that the conformance suite's reference-windows
-# column (run by test-unit) drives under Wine. test-asan last: the same tests under ASan+UBSan.
-test: test-spec test-windows test-unit test-python test-asan
+# column (run by test-unit) drives under Wine. bench-smoke: the benchmarks at a tiny size, so they
+# keep working (they time nothing). test-asan last: the same tests under ASan+UBSan.
+test: test-spec test-windows test-unit bench-smoke test-python test-asan
 
 # The main job: the conformance suite against every implementation found here (reference-posix,
 # reference-windows under Wine when built, and one column per installed CPython). IMPL='name=cmd'

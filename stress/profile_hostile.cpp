@@ -1,5 +1,5 @@
 // stress/profile_hostile.cpp: hostile peers and hostile names (CHAN-AUTH-5..8, -11, CHAN-RECV-1,
-// CHAN-FRAME-4, CHAN-EOF-2, CHAN-LISTEN-1, -2, FIFO-CREATE-2..4, FIFO-OPEN-8, FIFO-SEC-4, -5).
+// CHAN-FRAME-4, CHAN-EOF-2, CHAN-LISTEN-1, -2, FIFO-CREATE-2..4, FIFO-OPEN-8, FIFO-SEC-4..6).
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -553,22 +553,38 @@ void foreign_names(row& r) {
   } else {
     r.fail("a refused name's file (or a symlink's target) was changed");
   }
-  // Told to adopt, the owner takes the other user's FIFO as it is (FIFO-CREATE-4).
+  // Told to adopt, the owner still refuses the other user's FIFO (mode 0666), leaving it in
+  // place (FIFO-SEC-6); only adopt_foreign_owner takes it, as it is (FIFO-CREATE-4).
+  expect(
+      "adopt another uid's FIFO without adopt_foreign_owner",
+      [&] { npipe::fifo_owner::create(dir.file("fifo"), direction::read, adopt); },
+      errc::permission_denied);
+  ++r.trials;
+  struct stat before {};
+  if (::lstat(dir.file("fifo").c_str(), &before) == 0 && S_ISFIFO(before.st_mode) &&
+      before.st_uid == uid) {
+    ++r.survived;
+  } else {
+    r.fail("the refused FIFO of the other user was removed or replaced");
+  }
   ++r.trials;
   try {
-    npipe::fifo_owner o = npipe::fifo_owner::create(dir.file("fifo"), direction::read, adopt);
-    struct stat st;
+    npipe::fifo_options foreign = adopt;
+    foreign.adopt_foreign_owner = true;
+    npipe::fifo_owner o = npipe::fifo_owner::create(dir.file("fifo"), direction::read, foreign);
+    struct stat st {};
     ::lstat(dir.file("fifo").c_str(), &st);
+    if (st.st_ino != before.st_ino) {
+      r.fail("adopt_foreign_owner replaced the other user's FIFO instead of adopting it");
+      return;
+    }
     ++r.survived;
-    r.note("adopt (explicit) of a FIFO owned by uid " + std::to_string(st.st_uid) + " with mode 0" +
-           [&] {
-             char b[8];
-             std::snprintf(b, sizeof b, "%o", st.st_mode & 07777);
-             return std::string(b);
-           }() +
-           " is accepted as the spec allows; that uid can still read/write it (see report)");
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%o", st.st_mode & 07777);
+    r.note("adopt with adopt_foreign_owner of a FIFO owned by uid " + std::to_string(st.st_uid) +
+           " with mode 0" + mode + " is accepted as asked; that uid can still read/write it");
   } catch (const npipe::error& e) {
-    r.fail(std::string("explicit adopt of the other user's FIFO: ") + e.what());
+    r.fail(std::string("adopt_foreign_owner of the other user's FIFO: ") + e.what());
   }
 }
 

@@ -64,8 +64,17 @@ struct fifo_options {
   unsigned mode = 0600;
   // Adopt a FIFO that already exists at the path (made by Python's os.mkfifo, by mkfifo(1) or left
   // by an owner that died) instead of failing with already_exists. Only a real FIFO is adopted:
-  // anything else gives not_a_pipe (FIFO-CREATE-4). Has no meaning on Windows: unsupported.
+  // anything else gives not_a_pipe (FIFO-CREATE-4). Only a FIFO owned by this process's
+  // effective user is adopted; one owned by another user gives permission_denied and is left
+  // untouched (FIFO-SEC-6). Its mode is left as it is: a wide one (0644 from os.mkfifo) is fine.
+  // Has no meaning on Windows: unsupported.
   bool adopt_existing = false;
+  // With adopt_existing: also adopt a FIFO owned by another user (root included). That user made
+  // the name and keeps full control of it: it can read what the owner's peers write, write into
+  // what the owner reads, chmod it open to everyone, or remove it. Set it only when that user is
+  // trusted, for example a service account that hands FIFOs over on purpose (FIFO-SEC-6).
+  // Ignored on Windows, where adopt is unsupported.
+  bool adopt_foreign_owner = false;
   // Linux: the capacity of the pipe buffer (FIFO-IO-7), set with F_SETPIPE_SZ when the owner
   // opens its end; the kernel rounds it up to a power-of-two number of pages. 0 keeps the system's
   // default (64 KiB). A larger buffer means fewer sleeps and wake-ups for a fast writer: about 1.3x

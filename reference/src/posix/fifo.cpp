@@ -1,5 +1,5 @@
 // npipe::fifo_owner and npipe::open_fifo on POSIX: creating, adopting, opening and removing a
-// FIFO special file (spec FIFO-CREATE-*, FIFO-OPEN-*, FIFO-REMOVE-*, FIFO-LIFE-*).
+// FIFO special file (spec FIFO-CREATE-*, FIFO-OPEN-*, FIFO-REMOVE-*, FIFO-LIFE-*, FIFO-SEC-6).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -64,6 +64,7 @@ fifo_end make_end(posix::unique_fd fd, direction dir, const std::string& path) {
 struct pinned_fifo {
   posix::unique_fd anchor;
   file_identity identity;
+  uid_t owner_uid = 0;  // st_uid of the pinned inode (FIFO-SEC-6)
 };
 
 pinned_fifo pin_fifo(const std::string& path, const std::string& action) {
@@ -82,7 +83,25 @@ pinned_fifo pin_fifo(const std::string& path, const std::string& action) {
                                       ", not a FIFO; it was left untouched");
   }
   pin.identity = {st.st_dev, st.st_ino};
+  pin.owner_uid = st.st_uid;
   return pin;
+}
+
+// Adopt takes over only a FIFO of this process's effective user, unless told otherwise
+// (FIFO-SEC-6). `pin` is the very inode adopted (on Linux st_uid comes from the fstat of its
+// O_PATH descriptor, so no rename can swap it after the check), and its owner cannot change
+// afterwards without CAP_CHOWN. Nothing was opened: the caller drops the pin, the FIFO is left
+// as it was.
+void check_adopted_owner(const pinned_fifo& pin, const std::string& path,
+                         const fifo_options& opts) {
+  const uid_t self = ::geteuid();
+  if (pin.owner_uid == self || opts.adopt_foreign_owner) return;
+  throw error(errc::permission_denied,
+              "adopt FIFO " + quoted(path) + ": it is owned by uid " +
+                  std::to_string(pin.owner_uid) + ", not by this user (uid " +
+                  std::to_string(self) +
+                  "); it was left untouched (set fifo_options::adopt_foreign_owner to adopt a "
+                  "FIFO of another user)");
 }
 
 // Applies `mode` to the FIFO we just made, exactly. mkfifo gave it mode & ~umask, a subset of
@@ -183,8 +202,10 @@ fifo_owner fifo_owner::create(std::string_view name, direction dir, const fifo_o
                                         posix::describe_file_type(st.st_mode) +
                                         ") and was left untouched");
     }
-    // Adopted as it is: its mode is its creator's choice and is not changed (FIFO-CREATE-4).
+    // Adopted as it is: its mode is its creator's choice and is not changed (FIFO-CREATE-4);
+    // but only when its creator is this user, unless asked (FIFO-SEC-6).
     pinned_fifo pin = pin_fifo(path, "adopt FIFO");
+    check_adopted_owner(pin, path, opts);
     p->identity = pin.identity;
     p->anchor = std::move(pin.anchor);
     break;

@@ -22,7 +22,8 @@ Usage:
                  and remove the name on exit, also when stopped by SIGINT, SIGTERM or SIGHUP.
       --adopt    As --create, but take over a FIFO that already exists at PATH (one made by
                  mkfifo(1), Python's os.mkfifo, or left by a dead owner); anything that is not
-                 a FIFO there is refused with not_a_pipe.
+                 a FIFO there is refused with not_a_pipe, a FIFO of another user with
+                 permission_denied.
       --mode     Permission bits (octal) of a FIFO made by --create or --adopt.
       Without --create or --adopt the FIFO must exist and is left in place.
 
