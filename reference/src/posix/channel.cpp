@@ -207,8 +207,9 @@ connection listener::accept(deadline d) {
   const int lfd = impl_->socket.fd.get();
   const std::string what = "accept on '" + impl_->path + "'";
   posix::unique_fd fd;
+  // Take a client already waiting first (the listening socket is non-blocking), then wait: a busy
+  // listener makes one system call per client instead of two.
   for (;;) {
-    posix::wait_ready_or_throw(lfd, POLLIN, d, what.c_str());
 #ifdef __linux__
     fd.reset(::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC));
 #else
@@ -216,9 +217,10 @@ connection listener::accept(deadline d) {
 #endif
     if (fd) break;
     int err = errno;
-    // Nothing to take after all (another thread, or a client aborted): wait again.
-    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == ECONNABORTED) continue;
-    posix::throw_errno(err, what);
+    if (err == EINTR || err == ECONNABORTED) continue;  // a client that left before accept
+    if (err != EAGAIN && err != EWOULDBLOCK) posix::throw_errno(err, what);
+    // Nothing to take (yet, or another thread took it): wait for the next client.
+    posix::wait_ready_or_throw(lfd, POLLIN, d, what.c_str());
   }
 #ifndef __linux__
   // BSDs and macOS: the accepted socket inherits O_NONBLOCK and not FD_CLOEXEC.
