@@ -143,6 +143,50 @@ write(ar, "deep_nesting", b"\x80" + b'{"id":' + b"[" * 1000 + b"]" * 1000 + b',"
 write(ar, "no_final_newline", b"\x80" + b'{"id":1,"op":"hello"}')
 write(ar, "nul_in_path", b"\x80" + b'{"id":1,"op":"mkfifo","path":"a\\u0000b"}\n')
 
+# --- driver_reply: id in flight for the first line (0: none) + the agent's stdout
+dr = "driver_reply"
+
+
+def replies(first_id, *objs):
+    return bytes([first_id]) + b"".join(json.dumps(o).encode() + b"\n" for o in objs)
+
+
+HELLO = {"id": 1, "ok": True, "protocol": 1, "impl": "npipe-reference", "version": "0.1.0",
+         "platform": "linux", "profiles": ["fifo", "channel"],
+         "ops": ["hello", "bye", "create", "open", "read", "write", "remove", "release", "close",
+                 "listen", "accept", "connect", "send", "recv"]}
+write(dr, "session", replies(
+    1, HELLO, {"id": 2, "ok": True, "handle": "h1"}, {"id": 3, "ok": True, "data": "aGk="},
+    {"id": 4, "ok": True, "eof": True}, {"id": 5, "ok": True, "size": 1048576, "sha256": "0" * 64},
+    {"id": 6, "ok": False, "error": "not_found", "native": "ENOENT",
+     "message": "open /tmp/npipe-x1/missing: No such file or directory"},
+    {"id": 7, "ok": True, "written": 2}, {"id": 8, "ok": True}))
+write(dr, "hello_protocol_2", replies(1, dict(HELLO, protocol=2)))
+write(dr, "hello_failed", replies(1, {"id": 1, "ok": False, "error": "io_error"}))
+# brief() cuts strings over 60 bytes at 40, here inside a two-byte UTF-8 character.
+write(dr, "hello_failed_cut_utf8", bytes([1]) + b'{"id":1,"ok":false,"message":"a' +
+      "\u00e9".encode() * 40 + b'"}\n')
+write(dr, "no_command_in_flight", replies(0, {"id": 1, "ok": True}))
+write(dr, "wrong_id", replies(5, {"id": 6, "ok": True}))
+write(dr, "string_id", bytes([1]) + b'{"id":"1","ok":true}\n')
+write(dr, "float_id", bytes([1]) + b'{"id":1.0,"ok":true}\n{"id":2e0,"ok":false}\n')
+write(dr, "long_id", bytes([1]) + b'{"id":"' + b"i" * 400 + b'","ok":true}\n')
+write(dr, "ok_not_bool", bytes([1]) + b'{"id":1,"ok":1}\n')
+write(dr, "no_ok", bytes([1]) + b'{"id":1}\n')
+write(dr, "array_line", bytes([1]) + b"[1,true]\n")
+write(dr, "not_json", bytes([1]) + b"this is not json\n")
+write(dr, "not_utf8", bytes([1]) + b'{"id":1,"ok":true,"data":"\xff\xfe"}\n\xff\n')
+write(dr, "crlf_and_blank", bytes([1]) + b'{"id":1,"ok":true}\r\n\n{"id":2,"ok":true}\n')
+write(dr, "two_objects_one_line", bytes([1]) + b'{"id":1,"ok":true}{"id":1,"ok":true}\n')
+write(dr, "duplicate_keys", bytes([1]) + b'{"id":2,"id":1,"ok":false,"ok":true}\n')
+write(dr, "big_numbers", bytes([1]) + b'{"id":1,"ok":true,"n":18446744073709551616,"m":-0.0,'
+      b'"x":1e308}\n{"id":2,"ok":true,"y":1e400}\n')
+write(dr, "nul_in_line", bytes([1]) + b'{"id":1,"ok":true}\x00\n')
+write(dr, "no_final_newline", bytes([1]) + b'{"id":1,"ok":true}')
+# kMaxReplyDepth (64) levels are accepted, one more is refused.
+write(dr, "depth_64", bytes([1]) + b'{"id":1,"ok":true,"x":' + b"[" * 63 + b"]" * 63 + b"}\n")
+write(dr, "depth_65", bytes([1]) + b'{"id":1,"ok":true,"x":' + b"[" * 64 + b"]" * 64 + b"}\n")
+
 # --- name: the bytes are the name
 nm = "name"
 for i, n in enumerate([b"jobs", b"a", b"A-z_0.9", b".hidden", b"..", b"", b"a/b", b"/tmp/x.sock",

@@ -7,7 +7,7 @@
 #   make stress        npipe-stress in full (>= 500 trials per kill profile), with its table
 #   make stress-quick  the fast slice (< 60 s); CTest also runs it as test "stress-quick"
 FUZZ_SECONDS ?= 120
-FUZZ_TARGETS := frame_decoder handshake_challenger handshake_responder agent_request name
+FUZZ_TARGETS := frame_decoder handshake_challenger handshake_responder agent_request driver_reply name
 RELIABILITY_JOBS ?= 2
 STRESS_ARGS ?=
 # Sanitizer reports are always fatal; no suppressions are used.
@@ -34,6 +34,7 @@ test-tsan: deps build/tsan/CMakeCache.txt
 	cd build/tsan && $(SANITIZER_ENV) ctest --output-on-failure -j $(RELIABILITY_JOBS) --timeout 300 -LE stress
 
 fuzz: deps build/fuzz/CMakeCache.txt
+	cmake build/fuzz > /dev/null  # a target added since the last configure must exist before the build
 	cmake --build build/fuzz -j $(RELIABILITY_JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
 	scripts/run-fuzz build/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 

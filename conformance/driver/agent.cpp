@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "outcome.hpp"
+#include "reply_parser.hpp"
 
 namespace npipe::conformance {
 namespace {
@@ -20,17 +21,6 @@ using clock_type = std::chrono::steady_clock;
 int ms_left(clock_type::time_point end) {
   auto left = std::chrono::duration_cast<milliseconds>(end - clock_type::now()).count();
   return left < 0 ? 0 : static_cast<int>(left);
-}
-
-// A command or reply shortened for messages: long strings (payloads) are cut.
-std::string brief(const json& j) {
-  json c = j;
-  if (c.is_object())
-    for (auto& [k, v] : c.items())
-      if (v.is_string() && v.get<std::string>().size() > 60)
-        v = v.get<std::string>().substr(0, 40) + "...(" +
-            std::to_string(v.get<std::string>().size()) + " chars)";
-  return c.dump();
 }
 
 }  // namespace
@@ -46,9 +36,8 @@ agent::agent(const options& opts) : opts_(opts) {
   fcntl(proc_->stdin_fd(), F_SETFL, fcntl(proc_->stdin_fd(), F_GETFL) | O_NONBLOCK);
   send({{"op", "hello"}});
   json r = wait_reply("hello");
-  if (r.value("ok", false) != true) protocol("hello failed: " + brief(r));
-  if (!r.contains("protocol") || r["protocol"] != 1)
-    protocol("hello announces an unknown protocol: " + brief(r));
+  std::string problem = hello_problem(r);
+  if (!problem.empty()) protocol(problem);
   hello_ = r;
 }
 
@@ -88,20 +77,10 @@ std::optional<json> agent::poll_reply(milliseconds limit) {
     if (nl != std::string::npos) {
       std::string line = buf_.substr(0, nl);
       buf_.erase(0, nl + 1);
-      if (!in_flight_) protocol("wrote a line with no command in flight: " + line.substr(0, 200));
-      json r;
-      try {
-        r = json::parse(line);
-      } catch (const std::exception&) {
-        protocol("wrote a line that is not JSON: " + line.substr(0, 200));
-      }
-      if (!r.is_object() || !r.contains("id") || !r.contains("ok") || !r["ok"].is_boolean())
-        protocol("wrote a reply without id/ok: " + line.substr(0, 200));
-      if (r["id"] != in_flight_)
-        protocol("answered id " + r["id"].dump() + " while " + std::to_string(in_flight_) +
-                 " was in flight");
+      parsed_reply parsed = parse_reply(line, in_flight_);
+      if (!parsed.problem.empty()) protocol(parsed.problem);
       in_flight_ = 0;
-      return r;
+      return std::move(parsed.reply);
     }
     if (buf_.size() > (256u << 20)) protocol("wrote more than 256 MiB without a newline");
     pollfd p{proc_->stdout_fd(), POLLIN, 0};

@@ -294,7 +294,9 @@ void write_html(const report& r, const std::string& path) {
       s.replace(p, 2, "<\\/");
     return s;
   };
-  o << "var RUNS=" << safe(runs.dump()) << ";var CELLS=" << safe(cell_data.dump()) << ";" << kScript
+  // replace: messages need not be UTF-8 (see report_json.cpp).
+  auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+  o << "var RUNS=" << safe(dump(runs)) << ";var CELLS=" << safe(dump(cell_data)) << ";" << kScript
     << "</script></body></html>\n";
   std::ofstream(path) << o.str();
 }

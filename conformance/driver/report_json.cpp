@@ -54,7 +54,9 @@ void write_json(const report& r, const std::string& path) {
                             {"message", x.message},
                             {"duration_ms", x.duration_ms},
                             {"logs", x.logs}});
-  std::ofstream(path) << j.dump(1) << "\n";
+  // replace: messages quote agents' bytes (a garbage line, a stderr tail cut anywhere), which need
+  // not be UTF-8; a strict dump would throw and end the run without a report.
+  std::ofstream(path) << j.dump(1, ' ', false, json::error_handler_t::replace) << "\n";
 }
 
 }  // namespace npipe::conformance

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Self-test agent, wrong on purpose: writes garbage to stdout (driver protocol, section 1).
 
-After hello it answers every read with a line that is not JSON. The suite must report PROTOCOL
-(status ERROR) and kill it, not hang and not crash. Everything else is cpython_fifo.
+After hello it answers every read with a line that is not JSON, nor UTF-8. The suite must report
+PROTOCOL (status ERROR) and kill it, not hang and not crash, and still write its report (which
+quotes the line). Everything else is cpython_fifo.
 """
 import sys
 
@@ -12,7 +13,7 @@ fifo = _patch.load("cpython_fifo")
 
 
 def op_read(self, cmd):
-    sys.stdout.write("this is not json\n")
+    sys.stdout.buffer.write(b"this is not json \xff\n")
     sys.stdout.flush()
     return {}
 

@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <thread>
@@ -25,9 +26,14 @@ using namespace std::chrono_literals;
 using npipe::errc;
 using npipe::chantest::error_of;
 
-volatile sig_atomic_t g_alarms = 0;
+// Atomic, not volatile sig_atomic_t: SIGALRM from setitimer goes to the process, so the handler
+// runs on whichever thread takes it (the watchdog's too), and sig_atomic_t only makes a handler
+// safe against the thread it interrupts; TSan saw two threads' handlers race on it. Lock-free
+// atomics are async-signal-safe.
+std::atomic<int> g_alarms{0};
+static_assert(std::atomic<int>::is_always_lock_free, "used from a signal handler");
 void count_alarm(int) {
-  g_alarms = g_alarms + 1;
+  g_alarms.fetch_add(1, std::memory_order_relaxed);
 }
 
 // A 1 ms SIGALRM timer whose no-op handler is installed without SA_RESTART, so that blocking
@@ -86,7 +92,7 @@ TEST(ReliabilityRegression, TimedConnectToAFullBacklogEndsAtItsDeadlineUnderAPer
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_GE(took, 190ms);
   EXPECT_LT(took, 3s) << "the deadline was not honoured under EINTR";
-  EXPECT_GT(g_alarms, 10) << "the timer did not interrupt the connect";
+  EXPECT_GT(g_alarms.load(), 10) << "the timer did not interrupt the connect";
 }
 
 // Found by `npipe-stress --only rlimit`: fifo_owner::create ran out of descriptors after its
