@@ -341,28 +341,46 @@ void lying_lengths(const config&, std::mt19937_64&, row& r) {
   }
 }
 
-// A client that connects and never speaks, beside honest clients (CHAN-AUTH-8).
+// Serves one client: its handshake if one is owed, then one echo.
+void serve_one(npipe::connection conn) {
+  try {
+    conn.authenticate(deadline::after(30s));
+    auto m = conn.recv_bytes(64, deadline::after(std::chrono::milliseconds(50)));
+    if (m) conn.send_bytes(m->data(), m->size());
+  } catch (const npipe::error&) {
+  }
+}
+
+// A client that connects and never speaks, beside honest clients (CHAN-AUTH-8, CHAN-AUTH-13):
+// without a key; with a key and accept(), which runs each handshake inline; with a key and
+// accept_unauthenticated() + authenticate() on a thread per client.
 void silent_client(const config& c, row& r) {
-  for (bool key : {false, true}) {
+  enum class mode { no_key, accept_inline, handshake_per_thread };
+  for (mode m : {mode::no_key, mode::accept_inline, mode::handshake_per_thread}) {
+    const bool key = m != mode::no_key;
     temp_dir dir;
     const std::string path = dir.file("silent.sock");
     npipe::listener_options lo;
     npipe::auth_options co;
     if (key) lo.authkey = co.authkey = "silent-key";
-    lo.handshake_timeout = c.handshake_timeout;
+    // Per thread, the silent client's handshake may wait long: only its leaving ends it.
+    lo.handshake_timeout = m == mode::handshake_per_thread ? 20000ms : c.handshake_timeout;
     npipe::listener l = npipe::listener::listen(path, lo);
     const int honest = 5;
-    std::atomic<int> accepted_errors{0};
     std::thread server([&] {
+      std::vector<std::thread> handshakes;
       for (int i = 0; i < honest + 1; ++i) {
         try {
-          npipe::connection conn = l.accept(deadline::after(30s));
-          auto m = conn.recv_bytes(64, deadline::after(std::chrono::milliseconds(50)));
-          if (m) conn.send_bytes(m->data(), m->size());
-        } catch (const npipe::error& e) {
-          ++accepted_errors;
+          if (m == mode::handshake_per_thread) {
+            handshakes.emplace_back(serve_one, l.accept_unauthenticated(deadline::after(30s)));
+          } else {
+            serve_one(l.accept(deadline::after(30s)));
+          }
+        } catch (const npipe::error&) {
         }
       }
+      for (auto& t : handshakes)
+        t.join();
     });
     raw_client silent(path);  // connects first and says nothing
     ++r.hostile;
@@ -392,17 +410,24 @@ void silent_client(const config& c, row& r) {
     }
     r.trials += honest;
     r.survived += served;
-    const long limit = static_cast<long>(c.handshake_timeout.count());
-    std::string line = std::string("silent client ") + (key ? "with authkey" : "without key") +
-                       ": " + std::to_string(served) + "/" + std::to_string(honest) +
-                       " honest clients served, worst latency " + std::to_string(worst) +
-                       " ms (handshake_timeout " + std::to_string(limit) + " ms)";
+    const long limit = static_cast<long>(lo.handshake_timeout.count());
+    std::string line =
+        std::string("silent client ") +
+        (m == mode::no_key          ? "without key"
+         : m == mode::accept_inline ? "with authkey, accept()"
+                                    : "with authkey, a handshake thread per client") +
+        ": " + std::to_string(served) + "/" + std::to_string(honest) +
+        " honest clients served, worst latency " + std::to_string(worst) +
+        " ms (handshake_timeout " + std::to_string(limit) + " ms)";
     if (served != honest) {
       r.fail(line);
-    } else if (key && worst >= limit / 2) {
+    } else if (m == mode::handshake_per_thread && worst >= limit / 2) {
+      // The silent client's handshake ends only when it leaves, after the honest ones are done.
+      r.fail(line + ": the honest clients waited for the silent client's handshake");
+    } else if (m == mode::accept_inline && worst >= limit / 2) {
       r.note(line +
-             ": KNOWN LIMITATION, accept() runs the handshake inline, so one silent "
-             "client blocks the accept loop until handshake_timeout");
+             ": as designed, accept() runs the handshake inline, so one silent client holds "
+             "the accept loop until handshake_timeout (CHAN-AUTH-13 is the way around it)");
     } else {
       r.note(line);
     }

@@ -116,6 +116,16 @@ NPIPE_TEST_CHILD(chan_send_and_hang) {
   return 0;
 }
 
+// args: address. Connects without a key and says nothing until stdin closes: against a listener
+// with a key, a client that never answers the challenge.
+NPIPE_TEST_CHILD(chan_connect_and_wait) {
+  const auto& a = npipe::test::child_args();
+  auto c = npipe::connection::connect(a.at(0), {}, npipe::deadline::after(20s));
+  say("connected");
+  wait_for_stdin_eof();
+  return 0;
+}
+
 // args: address. Connects and echoes every message back unchanged until EOF.
 NPIPE_TEST_CHILD(chan_echo_client) {
   const auto& a = npipe::test::child_args();

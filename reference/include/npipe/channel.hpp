@@ -75,7 +75,7 @@ class connection {
   // a message. A message longer than maxlength gives message_too_long without reading or
   // allocating it, and the connection then becomes write-only (CHAN-RECV-*).
   std::optional<bytes> recv_bytes(std::size_t maxlength = SIZE_MAX,
-                                   deadline d = deadline::forever());
+                                  deadline d = deadline::forever());
 
   // Receives one message into the caller's buffer of `capacity` bytes and returns its length;
   // std::nullopt at EOF on a message boundary. Nothing is allocated: for receiving many messages
@@ -87,6 +87,12 @@ class connection {
 
   // True when a message (or EOF) can be received without waiting past `d`.
   bool poll(deadline d = deadline::immediate());
+
+  // Runs the listener's half of the handshake that a connection from
+  // listener::accept_unauthenticated() still owes, by `d` cut short by the listener's
+  // handshake_timeout. Does nothing when no handshake is owed. Until it has succeeded, send, recv
+  // and poll fail with io_error; when it fails (auth_failed, timeout) the connection is closed.
+  void authenticate(deadline d = deadline::forever());
 
   void close() noexcept;
 
@@ -114,6 +120,11 @@ class listener {
   // Accepts one client and runs the handshake (challenge first, then answer, as Python does).
   // A client that fails the handshake gives auth_failed; the listener stays usable.
   connection accept(deadline d = deadline::forever());
+
+  // Accepts one client and leaves the handshake to connection::authenticate(), so that a server
+  // can run each client's handshake on its own thread: a client that never speaks then delays
+  // only itself, not the clients behind it (CHAN-AUTH-13). Without an authkey it is accept().
+  connection accept_unauthenticated(deadline d = deadline::forever());
 
   // Stops listening and removes the socket file if it is still this listener's. Idempotent.
   void close() noexcept;

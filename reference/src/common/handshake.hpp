@@ -12,6 +12,7 @@
 // The key and the digests are never logged nor put into error messages.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -35,6 +36,14 @@ class message_transport {
   // message), timeout, protocol_error, broken_pipe, ...
   virtual std::optional<std::vector<std::uint8_t>> receive_message(std::size_t maxlength,
                                                                    deadline d) = 0;
+};
+
+// The listener's half of the handshake that a connection from listener::accept_unauthenticated()
+// still owes; connection::authenticate() runs it.
+struct owed_listener_handshake {
+  std::string key;
+  challenge_form form;
+  std::chrono::milliseconds timeout;
 };
 
 // The limit CPython puts on every handshake message ("reject large message").

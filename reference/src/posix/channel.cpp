@@ -6,8 +6,9 @@
 //   auth_failed for that client (the handshake finds the connection closed) and the next accept()
 //   serves the next client (CHAN-CONNECT-2). Without an authkey, accept() returns the connection,
 //   as CPython does: whatever it sent before leaving is still delivered, then EOF.
-// - The handshake deadline is handshake_timeout from the moment the connection exists, cut short
-//   by the caller's deadline when that is a point in time (not forever, not immediate).
+// - The handshake deadline is handshake_timeout from the moment the handshake starts (in accept,
+//   or in authenticate after accept_unauthenticated), cut short by the caller's deadline when
+//   that is a point in time (not forever, not immediate).
 // - An empty authkey ("") runs the handshake, as CPython 3.13 does (3.11 and 3.12 listeners skip
 //   it for b'' while their clients wait for it, gh-88118).
 // - recv_bytes/poll on a closed connection, and recv_bytes on a write-only one, give io_error
@@ -55,6 +56,7 @@ struct connection::impl final : handshake::message_transport {
   posix::frame_reader reader;
   bool readable = true;
   bool writable = true;
+  std::optional<handshake::owed_listener_handshake> owed;  // until authenticate() (CHAN-AUTH-13)
 };
 
 namespace {
@@ -67,6 +69,15 @@ deadline handshake_deadline(std::chrono::milliseconds limit, deadline outer) {
 
 [[noreturn]] void throw_closed(const char* op) {
   throw error(errc::io_error, std::string(op) + " on a closed connection", EBADF, "EBADF");
+}
+
+// A connection from accept_unauthenticated() carries nothing before its handshake (CHAN-AUTH-13).
+void check_authenticated(const connection::impl& c, const char* op) {
+  if (c.owed) {
+    throw error(errc::io_error, std::string(op) +
+                                    " before authenticate(): this connection from "
+                                    "accept_unauthenticated() has not run its handshake yet");
+  }
 }
 
 }  // namespace
@@ -103,6 +114,7 @@ native_handle_t connection::native_handle() const noexcept {
 
 void connection::send_bytes(const void* data, std::size_t n) {
   if (!is_open()) throw_closed("send_bytes");
+  check_authenticated(*impl_, "send_bytes");
   if (!impl_->writable) throw error(errc::io_error, "send_bytes on a read-only connection");
   impl_->send_message(static_cast<const std::uint8_t*>(data), n);
 }
@@ -113,6 +125,7 @@ namespace {
 template <class Receive>
 auto receive_checked(connection::impl* c, const char* op, Receive&& receive_with_reader) {
   if (!c || !c->fd.valid()) throw_closed(op);
+  check_authenticated(*c, op);
   if (!c->readable) {
     throw error(errc::io_error,
                 std::string(op) +
@@ -148,9 +161,24 @@ std::optional<std::size_t> connection::recv_bytes_into(void* buf, std::size_t ca
 
 bool connection::poll(deadline d) {
   if (!is_open()) throw_closed("poll");
+  check_authenticated(*impl_, "poll");
   if (!impl_->readable) throw error(errc::io_error, "poll on a write-only connection");
   // As CPython: readable data or EOF on the socket, not necessarily a whole message.
   return posix::wait_ready(impl_->fd.get(), POLLIN, d);
+}
+
+void connection::authenticate(deadline d) {
+  if (!is_open()) throw_closed("authenticate");
+  if (!impl_->owed) return;
+  const handshake::owed_listener_handshake o = *impl_->owed;
+  try {
+    // The listener challenges first, then answers (CHAN-AUTH-1).
+    handshake::listener_handshake(*impl_, o.key, o.form, handshake_deadline(o.timeout, d));
+  } catch (...) {
+    close();  // a client that failed the handshake gets nothing more from this side
+    throw;
+  }
+  impl_->owed.reset();
 }
 
 void connection::close() noexcept {
@@ -201,6 +229,12 @@ native_handle_t listener::native_handle() const noexcept {
 }
 
 connection listener::accept(deadline d) {
+  connection c = accept_unauthenticated(d);
+  c.authenticate(d);
+  return c;
+}
+
+connection listener::accept_unauthenticated(deadline d) {
   if (!impl_ || !impl_->socket.fd) {
     throw error(errc::io_error, "accept on a closed listener", EBADF, "EBADF");
   }
@@ -229,9 +263,8 @@ connection listener::accept(deadline d) {
 #endif
   auto p = std::make_unique<connection::impl>(std::move(fd));
   if (impl_->opts.authkey) {
-    // The listener challenges first, then answers (CHAN-AUTH-1).
-    const deadline hd = handshake_deadline(impl_->opts.handshake_timeout, d);
-    handshake::listener_handshake(*p, *impl_->opts.authkey, impl_->opts.challenge, hd);
+    p->owed = handshake::owed_listener_handshake{*impl_->opts.authkey, impl_->opts.challenge,
+                                                 impl_->opts.handshake_timeout};
   }
   return connection(std::move(p));
 }

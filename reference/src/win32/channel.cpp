@@ -78,6 +78,16 @@ deadline handshake_deadline(std::chrono::milliseconds limit, deadline outer) {
               "ERROR_INVALID_HANDLE");
 }
 
+// A connection from accept_unauthenticated() carries nothing before its handshake (CHAN-AUTH-13).
+template <class Impl>
+void check_authenticated(const Impl& c, const char* op) {
+  if (c.owed) {
+    throw error(errc::io_error, std::string(op) +
+                                    " before authenticate(): this connection from "
+                                    "accept_unauthenticated() has not run its handshake yet");
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -192,6 +202,7 @@ struct connection::impl final : handshake::message_transport {
   bool writable = true;
   bool empty_pending = false;  // a zero-byte read (poll) consumed an empty message
   bool eof_seen = false;
+  std::optional<handshake::owed_listener_handshake> owed;  // until authenticate() (CHAN-AUTH-13)
 };
 
 connection::connection() noexcept = default;
@@ -239,12 +250,14 @@ native_handle_t connection::native_handle() const noexcept {
 
 void connection::send_bytes(const void* data, std::size_t n) {
   if (!is_open()) throw_closed("send_bytes");
+  check_authenticated(*impl_, "send_bytes");
   if (!impl_->writable) throw error(errc::io_error, "send_bytes on a read-only connection");
   impl_->send_message(static_cast<const std::uint8_t*>(data), n);
 }
 
 std::optional<bytes> connection::recv_bytes(std::size_t maxlength, deadline d) {
   if (!is_open()) throw_closed("recv_bytes");
+  check_authenticated(*impl_, "recv_bytes");
   if (!impl_->readable) {
     throw error(errc::io_error,
                 "recv_bytes on a write-only connection: an earlier message was refused as too "
@@ -255,8 +268,23 @@ std::optional<bytes> connection::recv_bytes(std::size_t maxlength, deadline d) {
 
 bool connection::poll(deadline d) {
   if (!is_open()) throw_closed("poll");
+  check_authenticated(*impl_, "poll");
   if (!impl_->readable) throw error(errc::io_error, "poll on a write-only connection");
   return impl_->wait_next(d, "poll on '" + impl_->path + "'") != impl::next::none;
+}
+
+void connection::authenticate(deadline d) {
+  if (!is_open()) throw_closed("authenticate");
+  if (!impl_->owed) return;
+  const handshake::owed_listener_handshake o = *impl_->owed;
+  try {
+    // The listener challenges first, then answers (CHAN-AUTH-1).
+    handshake::listener_handshake(*impl_, o.key, o.form, handshake_deadline(o.timeout, d));
+  } catch (...) {
+    close();  // a client that failed the handshake gets nothing more from this side
+    throw;
+  }
+  impl_->owed.reset();
 }
 
 void connection::close() noexcept {
@@ -310,6 +338,12 @@ native_handle_t listener::native_handle() const noexcept {
 }
 
 connection listener::accept(deadline d) {
+  connection c = accept_unauthenticated(d);
+  c.authenticate(d);
+  return c;
+}
+
+connection listener::accept_unauthenticated(deadline d) {
   if (!impl_ || impl_->closed) {
     throw error(errc::io_error, "accept on a closed listener", ERROR_INVALID_HANDLE,
                 "ERROR_INVALID_HANDLE");
@@ -337,9 +371,8 @@ connection listener::accept(deadline d) {
     impl_->instance.reset();
   }
   if (impl_->opts.authkey) {
-    // The listener challenges first, then answers (CHAN-AUTH-1).
-    const deadline hd = handshake_deadline(impl_->opts.handshake_timeout, d);
-    handshake::listener_handshake(*p, *impl_->opts.authkey, impl_->opts.challenge, hd);
+    p->owed = handshake::owed_listener_handshake{*impl_->opts.authkey, impl_->opts.challenge,
+                                                 impl_->opts.handshake_timeout};
   }
   return connection(std::move(p));
 }
