@@ -4,17 +4,20 @@
 // Channel measurement are separate processes so that any of them can be CPython instead
 // (bench/py_peer.py speaks the same command line):
 //
-//   fifo   --impl npipe|c --path P --chunk C --total T [--pipe-size B]
+//   fifo   --impl npipe|c|c-nosigpipe --path P --chunk C --total T [--pipe-size B]
 //   serve  --impl npipe --addr A --mode echo|sink|accept [--authkey K --form sha256|md5]
 //          [--count N] [--into 1]           prints "ready" once listening, then serves
 //   client --impl npipe --addr A --mode echo|stream|connect --size S --count N [--warmup W]
+//          (connect: W connections before the clock starts; the listener accepts N + W)
 //          [--authkey K --form sha256|md5] [--into 1]
-//   floor-pingpong --size S --count N [--warmup W]     plain C over an AF_UNIX socketpair
-//   floor-stream   --size S --count N                  plain C over an AF_UNIX socketpair
-//   mem-recv --impl npipe --addr A --size S [--into 1] peak RSS of receiving one message
+//   floor-pingpong --size S --count N [--warmup W] [--split 1]  plain C, AF_UNIX socketpair
+//   floor-stream   --size S --count N [--fresh 1]               plain C, AF_UNIX socketpair
+//   mem-recv --impl npipe --addr A --size S [--into 1 | --maxlength 1]  peak RSS of one receive
 //   selfcheck --addr A                                 recv_bytes_into behaves (not a benchmark)
 //
 // "into": receive with connection::recv_bytes_into and one reused buffer, instead of recv_bytes.
+// "maxlength": recv_bytes with maxlength set to the message size (it may then reserve a message
+// whole when its header arrives, CHAN-RECV-6), instead of recv_bytes() without a limit.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -191,6 +194,8 @@ int cmd_fifo(const args& a) {
     npipe::fifo_options opts;
     opts.pipe_size = pipe_size;
     owner = npipe::fifo_owner::create(path, npipe::direction::read, opts);
+  } else if (impl != "c" && impl != "c-nosigpipe") {
+    throw std::runtime_error("unknown --impl " + impl);
   } else if (::mkfifo(path.c_str(), 0600) != 0) {
     die("mkfifo");
   }
@@ -205,8 +210,17 @@ int cmd_fifo(const args& a) {
     } else {
       int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0) die("open for writing");
-      for (std::size_t sent = 0; sent < total; sent += chunk)
+      // c-nosigpipe: what FIFO-PIPE-1 costs at least without touching process-wide state, SIGPIPE
+      // blocked in this thread around each write (a real one would also consume a raised one).
+      const bool nosigpipe = impl == "c-nosigpipe";
+      sigset_t only_sigpipe, old_mask;
+      sigemptyset(&only_sigpipe);
+      sigaddset(&only_sigpipe, SIGPIPE);
+      for (std::size_t sent = 0; sent < total; sent += chunk) {
+        if (nosigpipe) ::pthread_sigmask(SIG_BLOCK, &only_sigpipe, &old_mask);
         write_exactly(fd, buf.data(), chunk);
+        if (nosigpipe) ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+      }
       ::close(fd);
     }
     std::_Exit(0);
@@ -267,7 +281,8 @@ npipe::auth_options auth_from(const args& a) {
 // program that reuses its buffer would.
 class receiver {
  public:
-  receiver(bool into, std::size_t capacity) : into_(into) {
+  receiver(bool into, std::size_t capacity, bool maxlength = false)
+      : into_(into), maxlength_(maxlength ? std::max<std::size_t>(capacity, 64) : SIZE_MAX) {
     if (into_) buf_.resize(std::max<std::size_t>(capacity, 64));
   }
   bool recv(npipe::connection& c) {
@@ -276,7 +291,7 @@ class receiver {
       size_ = n.value_or(0);
       return n.has_value();
     }
-    std::optional<npipe::bytes> m = c.recv_bytes();
+    std::optional<npipe::bytes> m = c.recv_bytes(maxlength_);
     if (!m) return false;
     buf_ = std::move(*m);
     size_ = buf_.size();
@@ -287,6 +302,7 @@ class receiver {
 
  private:
   bool into_;
+  std::size_t maxlength_;
   std::vector<std::uint8_t> buf_;
   std::size_t size_ = 0;
 };
@@ -296,7 +312,8 @@ int cmd_serve(const args& a) {
   static_cast<npipe::auth_options&>(lo) = auth_from(a);
   const std::string mode = a.str("mode");
   const std::size_t capacity = a.num("size", 64);
-  receiver r(a.flag("into"), capacity);  // its buffer is ready before any client can come
+  // Its buffer is ready before any client can come.
+  receiver r(a.flag("into"), capacity, a.flag("maxlength"));
   npipe::listener l = npipe::listener::listen(a.str("addr"), lo);
   std::printf("ready\n");
   std::fflush(stdout);
@@ -327,6 +344,10 @@ int cmd_client(const args& a) {
   const std::size_t count = a.num("count");
   const npipe::auth_options auth = auth_from(a);
   if (mode == "connect") {
+    // Warm-up connections first, off the clock: one-time costs (OpenSSL's first use, lazy binding)
+    // are not the rate of connecting. The listener accepts count + warmup.
+    for (std::size_t i = 0, w = a.num("warmup", count / 10); i < w; ++i)
+      npipe::connection::connect(addr, auth).close();
     const auto t0 = clock_type::now();
     for (std::size_t i = 0; i < count; ++i)
       npipe::connection::connect(addr, auth).close();
@@ -337,7 +358,7 @@ int cmd_client(const args& a) {
   }
   const std::size_t size = a.num("size");
   std::vector<std::uint8_t> msg(size, 'x');
-  receiver r(a.flag("into"), size);
+  receiver r(a.flag("into"), size, a.flag("maxlength"));
   npipe::connection c = npipe::connection::connect(addr, auth);
   if (mode == "echo") {
     const std::size_t warmup = a.num("warmup", count / 10);
@@ -375,13 +396,22 @@ int cmd_floor_pingpong(const args& a) {
   const std::size_t warmup = a.num("warmup", count / 10);
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) die("socketpair");
+  // split: read the 4-byte header, then the payload it announces, as any reader of a length-framed
+  // stream must that never reads past the message (npipe, CPython). Otherwise one read of header
+  // and payload together: the size is known in advance.
+  const bool split = a.flag("split");
   std::vector<std::uint8_t> buf(4 + size, 'x');
   store_be32(buf.data(), static_cast<std::uint32_t>(size));
+  auto read_message = [&](int fd) {
+    if (!split) return read_exactly(fd, buf.data(), buf.size());
+    return read_exactly(fd, buf.data(), 4) &&
+           read_exactly(fd, buf.data() + 4, load_be32(buf.data()));
+  };
   pid_t pid = ::fork();
   if (pid < 0) die("fork");
-  if (pid == 0) {  // echo: one read of header + payload (the size is known), one write back
+  if (pid == 0) {  // echo
     ::close(sv[0]);
-    while (read_exactly(sv[1], buf.data(), buf.size()))
+    while (read_message(sv[1]))
       write_exactly(sv[1], buf.data(), buf.size());
     std::_Exit(0);
   }
@@ -393,7 +423,7 @@ int cmd_floor_pingpong(const args& a) {
     if (i == warmup) t0 = clock_type::now();
     const auto t = clock_type::now();
     write_exactly(sv[0], buf.data(), buf.size());
-    if (!read_exactly(sv[0], buf.data(), buf.size())) die("echo");
+    if (!read_message(sv[0])) die("echo");
     if (i >= warmup)
       rtt.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t).count());
   }
@@ -411,7 +441,10 @@ int cmd_floor_stream(const args& a) {
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) die("socketpair");
   pid_t pid = ::fork();
   if (pid < 0) die("fork");
-  if (pid == 0) {  // sink: read the header, then the payload into one reused buffer
+  // fresh: every payload goes into a new malloc'd buffer, freed after it, as an API that returns
+  // a new buffer per message must (recv_bytes); otherwise into one reused buffer.
+  const bool fresh = a.flag("fresh");
+  if (pid == 0) {  // sink: read the header, then the payload
     ::close(sv[0]);
     std::vector<std::uint8_t> buf(size);
     write_exactly(sv[1], "R", 1);  // buffer ready: the clock may start
@@ -420,7 +453,10 @@ int cmd_floor_stream(const args& a) {
     while (read_exactly(sv[1], header, 4)) {
       std::uint32_t n = load_be32(header);
       if (n == 0) break;
-      if (!read_exactly(sv[1], buf.data(), n)) die("short message");
+      void* dst = fresh ? std::malloc(n) : buf.data();
+      if (dst == nullptr) die("malloc");
+      if (!read_exactly(sv[1], dst, n)) die("short message");
+      if (fresh) std::free(dst);
       ++messages;
     }
     floor_send(sv[1], reinterpret_cast<const std::uint8_t*>("ack"), 3);
@@ -480,7 +516,8 @@ int cmd_mem_recv(const args& a) {
     before -= size / 1024;  // count the caller's buffer as the payload
   } else {
     before = peak_rss_kib();
-    received = c.recv_bytes().value_or(npipe::bytes{}).size();
+    const std::size_t maxlength = a.flag("maxlength") ? size : SIZE_MAX;
+    received = c.recv_bytes(maxlength).value_or(npipe::bytes{}).size();
   }
   const std::size_t after = peak_rss_kib();
   ::waitpid(pid, nullptr, 0);

@@ -8,6 +8,7 @@ profile. One JSON object on stdout per measurement.
   fifo   --path P --chunk C --total T
   serve  --addr A --mode echo|sink|accept [--authkey K] [--count N]      prints "ready"
   client --addr A --mode echo|stream|connect --size S --count N [--warmup W] [--authkey K]
+         (connect: W connections before the clock starts; the listener must accept N + W)
   mem-recv --addr A --size S
 """
 import json
@@ -99,6 +100,10 @@ def cmd_client(a):
     addr, mode, count = a["addr"], a["mode"], int(a["count"])
     key = authkey(a)
     if mode == "connect":
+        # Warm-up connections first, off the clock: one-time costs (imports, hashlib's first use)
+        # are not the rate of connecting.
+        for _ in range(int(a.get("warmup", count // 10))):
+            mpc.Client(addr, family="AF_UNIX", authkey=key).close()
         t0 = time.perf_counter()
         for _ in range(count):
             mpc.Client(addr, family="AF_UNIX", authkey=key).close()

@@ -24,6 +24,8 @@ import tempfile
 import time
 import xml.etree.ElementTree
 
+import wine  # bench/wine.py: the Wine figures (windows())
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 
@@ -55,6 +57,8 @@ PROFILES = {
 FIFO_CHUNKS = [64 * KiB, 1 * MiB]
 RTT_SIZES = [64, 4 * KiB]
 STREAM_SIZES = [64, 64 * KiB, 1 * MiB]  # and the profile's big_message
+FRESH_FLOOR = "C, a new malloc'd buffer per message (floor of recv_bytes)"
+MAXLEN = "npipe <-> npipe (recv_bytes with maxlength)"
 
 
 def human_size(n):
@@ -96,7 +100,7 @@ class Bench:
     def pair(self, server_impl, server_args, client_impl, client_args, into=False):
         """Starts a listener, waits for its "ready", runs the client, returns the client's JSON."""
         addr = self.path("chan") + ".sock"
-        extra = ["--into", "1"] if into else []
+        extra = {False: [], True: ["--into", "1"], "maxlength": ["--maxlength", "1"]}[into]
         server = subprocess.Popen(
             self.tool(server_impl) + ["serve", "--impl", "npipe", "--addr", addr] + server_args
             + (extra if server_impl == "npipe" else []),
@@ -118,7 +122,8 @@ class Bench:
             if os.path.exists(addr):
                 os.unlink(addr)
 
-    def measure(self, group, variants, value_key, unit, better, floor=None, label=None):
+    def measure(self, group, variants, value_key, unit, better, floor=None, label=None,
+                runs=None):
         """Runs each variant runs times, interleaved; records one figure per variant.
 
         variants: list of (name, fn) where fn() returns a result dict holding value_key.
@@ -126,7 +131,7 @@ class Bench:
         """
         samples = {name: [] for name, _ in variants}
         extra = {name: [] for name, _ in variants}
-        for _ in range(self.p["runs"]):
+        for _ in range(runs or self.p["runs"]):
             for name, fn in variants:
                 r = fn()
                 samples[name].append(float(r[value_key]))
@@ -192,6 +197,8 @@ class Bench:
             self.measure(
                 "fifo_%s" % human_size(chunk).replace(" ", ""),
                 [("C read/write loop (floor)", native("c")), ("npipe -> npipe", native("npipe")),
+                 ("C loop, SIGPIPE blocked around each write (FIFO-PIPE-1's least cost)",
+                  native("c-nosigpipe")),
                  ("dd of=FIFO + cat FIFO", dd_cat), (self.py_name + " os.mkfifo+open", cpython),
                  ("C loop, F_SETPIPE_SZ 1 MiB", native("c", MiB)),
                  ("npipe, fifo_options::pipe_size 1 MiB", native("npipe", MiB))],
@@ -217,7 +224,11 @@ class Bench:
         count = self.p["rtt_count"]
         for size in RTT_SIZES:
             variants = [("C socketpair ping-pong (floor)", lambda size=size: self.run_json([
-                self.opts.bin, "floor-pingpong", "--size", str(size), "--count", str(count)]))]
+                self.opts.bin, "floor-pingpong", "--size", str(size), "--count", str(count)])),
+                        ("C ping-pong reading header, then payload (no read-ahead)",
+                         lambda size=size: self.run_json([
+                             self.opts.bin, "floor-pingpong", "--size", str(size), "--count",
+                             str(count), "--split", "1"]))]
             for name, server, client, into in self.channel_pairs():
                 variants.append((name, lambda s=server, c=client, i=into, size=size: self.pair(
                     s, ["--mode", "echo", "--size", str(size)], c,
@@ -233,19 +244,27 @@ class Bench:
                 count = self.p["small_stream_count"]
             else:
                 count = max(self.p["min_messages"], self.p["stream_bytes"] // size)
-            variants = [("C socketpair writev/read (floor)", lambda size=size, count=count:
-                         self.run_json([self.opts.bin, "floor-stream", "--size", str(size),
-                                        "--count", str(count)]))]
-            for name, server, client, into in self.channel_pairs():
+            def floor(fresh, size=size, count=count):
+                return lambda: self.run_json([self.opts.bin, "floor-stream", "--size", str(size),
+                                              "--count", str(count), "--fresh", str(int(fresh))])
+            variants = [("C socketpair writev/read (floor)", floor(False)),
+                        (FRESH_FLOOR, floor(True))]
+            pairs = self.channel_pairs()
+            pairs.insert(1, (MAXLEN, "npipe", "npipe", "maxlength"))
+            for name, server, client, into in pairs:
                 variants.append((name, lambda s=server, c=client, i=into, size=size, count=count:
                                  self.pair(s, ["--mode", "sink", "--size", str(size)], c,
                                            ["--mode", "stream", "--size", str(size),
                                             "--count", str(count)], into=i)))
             key, unit = ("messages_per_s", "msg/s") if size == 64 else ("bytes_per_s", "MB/s")
-            self.measure("stream_%s" % human_size(size).replace(" ", ""), variants, key, unit,
+            figs = self.measure("stream_%s" % human_size(size).replace(" ", ""), variants, key, unit,
                          "higher", floor="C socketpair writev/read (floor)",
                          label="Channel throughput, %s messages one way, %d per run" % (
                              human_size(size), count))
+            # recv_bytes returns a new buffer per message: its floor is the C loop that does too.
+            fresh = figs[FRESH_FLOOR]["median"]
+            for name in ("npipe <-> npipe", MAXLEN):
+                figs[name]["ratio_to_fresh_floor"] = figs[name]["median"] / fresh
 
     def handshakes(self):
         count = self.p["connects"]
@@ -254,10 +273,13 @@ class Bench:
             auth = ["--authkey", "bench-key", "--form", form]
             base = "%s <-> %s (baseline)" % (py_name, py_name)
 
+            warmup = max(1, count // 10)  # off the clock: one-time costs are not the rate
+
             def connects(server, client):
-                return lambda: self.pair(server, ["--mode", "accept", "--count", str(count)] + auth,
-                                         client, ["--mode", "connect", "--count", str(count),
-                                                  "--size", "0"] + auth)
+                return lambda: self.pair(
+                    server, ["--mode", "accept", "--count", str(count + warmup)] + auth,
+                    client, ["--mode", "connect", "--count", str(count), "--warmup", str(warmup),
+                             "--size", "0"] + auth)
             self.measure(
                 "handshake_%s" % form,
                 [(base, connects(py_impl, py_impl)),
@@ -271,17 +293,19 @@ class Bench:
     def memory(self):
         size = self.p["mem_size"]
 
-        def npipe(into):
+        def npipe(how):
             return lambda: self.run_json([self.opts.bin, "mem-recv", "--impl", "npipe",
                                           "--addr", self.path("mem") + ".sock",
-                                          "--size", str(size)] + (["--into", "1"] if into else []))
+                                          "--size", str(size)] + how)
 
         def cpython():
             return self.run_json(self.tool("cpython") + [
                 "mem-recv", "--addr", self.path("mem") + ".sock", "--size", str(size)])
 
         figs = self.measure(
-            "memory", [("npipe recv_bytes", npipe(False)), ("npipe recv_bytes_into", npipe(True)),
+            "memory", [("npipe recv_bytes", npipe([])),
+                       ("npipe recv_bytes(maxlength)", npipe(["--maxlength", "1"])),
+                       ("npipe recv_bytes_into", npipe(["--into", "1"])),
                        (self.py_name + " recv_bytes", cpython)],
             "peak_delta_bytes", "MiB", "lower",
             label="Peak RSS growth receiving one %s message" % human_size(size))
@@ -290,15 +314,17 @@ class Bench:
             fig["floor"] = "payload (%s)" % human_size(size)
 
     def conformance(self):
-        exe = os.path.join(self.opts.root, "build", "posix", "bin", "npipe-conformance")
+        exe = self.opts.conformance_bin or os.path.join(
+            self.opts.root, "build", "posix", "bin", "npipe-conformance")
         if not os.path.exists(exe):
-            self.not_measured("conformance", "build/posix/bin/npipe-conformance does not exist "
-                                             "(the conformance driver is being finished)")
+            self.not_measured("conformance", "%s does not exist (make build makes it)" % exe)
             return
         columns = self.opts.conformance_columns.split(",") if self.opts.conformance_columns else []
+        if not columns and self.opts.size == "smoke":
+            columns = ["reference-posix"]  # smoke: only that the figure is produced
         if not columns:
-            columns = ["reference-posix", "cpython-fifo-%s" % self.py_version,
-                       "cpython-connection-%s" % self.py_version]
+            minor = self.py_version.rsplit(".", 1)[0]  # columns are named by 3.X
+            columns = ["reference-posix", "cpython-fifo-%s" % minor, "cpython-connection-%s" % minor]
         for column in columns:
             def run(column=column):
                 report = tempfile.mkdtemp(dir=self.tmp)
@@ -309,15 +335,26 @@ class Bench:
                 if rc not in (0, 1):  # 1: some scenario failed; still a wall time
                     raise RuntimeError("npipe-conformance --only %s: exit %d" % (column, rc))
                 return {"seconds": s}
+            # A column takes up to a minute: at most 3 runs each, said in the label.
+            runs = min(3, self.p["runs"])
             self.measure("conformance", [(column, run)], "seconds", "s", "lower",
-                         label="Conformance suite wall time per column")
+                         label="Conformance suite wall time per column (median of %d runs)" % runs,
+                         runs=runs)
 
     def windows(self):
-        self.not_measured(
-            "windows (Wine)",
-            "build/windows has the CLI and agent but no Windows build of npipe-bench; no Wine "
-            "figures are reported" if os.path.isdir(os.path.join(self.opts.root, "build", "windows"))
-            else "build/windows does not exist")
+        """The Wine figures (bench/wine.py): informational, labelled Wine, never in targets."""
+        exe = wine.default_exe(self.opts.root)
+        reason = wine.not_available(exe)
+        if reason:
+            self.not_measured("windows (Wine)", reason)
+            return
+        try:
+            self.figures += wine.figures(exe, self.opts.size, self.p["runs"])
+        except wine.WineBenchError as e:
+            if self.opts.smoke_check:  # bench-smoke: a figure that cannot be made is a failure
+                raise
+            print("bench: WINE SECTION FAILED: %s" % e, file=sys.stderr, flush=True)
+            self.not_measured("windows (Wine)", "FAILED: %s" % e)
 
     # -- targets and output ---------------------------------------------------------------------
 
@@ -327,44 +364,64 @@ class Bench:
                 return f
         raise KeyError((group, name))
 
-    def targets(self):
-        t = []
-        npn = "npipe <-> npipe"
-        into = "npipe <-> npipe (recv_bytes_into)"
-        for chunk in FIFO_CHUNKS:
-            g = "fifo_%s" % human_size(chunk).replace(" ", "")
-            t.append({"name": "FIFO throughput %s chunks: npipe / C loop" % human_size(chunk),
-                      "ratio": self.find(g, "npipe -> npipe")["ratio_to_floor"],
-                      "target": 0.95, "direction": "min"})
-        for size in RTT_SIZES:
-            g = "rtt_%s" % human_size(size).replace(" ", "")
-            t.append({"name": "Channel round trip %s (median): npipe / C ping-pong"
-                      % human_size(size),
-                      "ratio": self.find(g, npn)["ratio_to_floor"], "target": 1.15,
-                      "direction": "max"})
+    NPN = "npipe <-> npipe"
+    INTO = "npipe <-> npipe (recv_bytes_into)"
+
+    def fifo_targets(self):
+        return [{"name": "FIFO throughput %s chunks: npipe / C loop" % human_size(chunk),
+                 "ratio": self.find("fifo_%s" % human_size(chunk).replace(" ", ""),
+                                    "npipe -> npipe")["ratio_to_floor"],
+                 "target": 0.95, "direction": "min"} for chunk in FIFO_CHUNKS]
+
+    def latency_targets(self):
+        return [{"name": "Channel round trip %s (median): npipe / C ping-pong" % human_size(size),
+                 "ratio": self.find("rtt_%s" % human_size(size).replace(" ", ""),
+                                    self.NPN)["ratio_to_floor"],
+                 "target": 1.15, "direction": "max"} for size in RTT_SIZES]
+
+    def throughput_targets(self):
         py = "%s <-> %s" % (self.py_name, self.py_name)
-        t.append({"name": "64 B message rate: npipe / %s" % py,
-                  "ratio": self.find("stream_64B", npn)["median"]
-                  / self.find("stream_64B", py)["median"],
-                  "target": 1.4, "direction": "min"})
+        t = [{"name": "64 B message rate: npipe / %s" % py,
+              "ratio": self.find("stream_64B", self.NPN)["median"]
+              / self.find("stream_64B", py)["median"],
+              "target": 1.4, "direction": "min"}]
         for size in self.stream_sizes():
             if size < MiB:
                 continue
             g = "stream_%s" % human_size(size).replace(" ", "")
-            for name, api in ((npn, "recv_bytes"), (into, "recv_bytes_into")):
-                t.append({"name": "Channel throughput %s (%s): npipe / C floor"
-                          % (human_size(size), api),
-                          "ratio": self.find(g, name)["ratio_to_floor"], "target": 0.9,
-                          "direction": "min"})
-        for form in ("sha256", "md5"):
-            t.append({"name": "Connect + %s handshake rate: npipe / CPython" % form,
-                      "ratio": self.find("handshake_%s" % form, npn)["ratio_to_floor"],
-                      "target": 2.0, "direction": "min"})
-        for api in ("recv_bytes", "recv_bytes_into"):
-            t.append({"name": "Peak RSS receiving %s (%s) / payload"
-                      % (human_size(self.p["mem_size"]), api),
-                      "ratio": self.find("memory", "npipe " + api)["ratio_to_floor"],
-                      "target": 1.05, "direction": "max"})
+            # recv_bytes returns a new buffer per message, so it is held to the C loop that also
+            # takes a new buffer per message; recv_bytes_into to the loop that reuses one.
+            for name, api, key, floor in (
+                    (self.NPN, "recv_bytes()", "ratio_to_fresh_floor", "C, new buffer each"),
+                    (MAXLEN, "recv_bytes(maxlength)", "ratio_to_fresh_floor",
+                     "C, new buffer each"),
+                    (self.INTO, "recv_bytes_into", "ratio_to_floor", "C, one reused buffer")):
+                t.append({"name": "Channel throughput %s (%s): npipe / %s"
+                          % (human_size(size), api, floor),
+                          "ratio": self.find(g, name)[key], "target": 0.9, "direction": "min"})
+        return t
+
+    def handshake_targets(self):
+        return [{"name": "Connect + %s handshake rate: npipe / CPython" % form,
+                 "ratio": self.find("handshake_%s" % form, self.NPN)["ratio_to_floor"],
+                 "target": 2.0, "direction": "min"} for form in ("sha256", "md5")]
+
+    def memory_targets(self):
+        return [{"name": "Peak RSS receiving %s (%s) / payload"
+                 % (human_size(self.p["mem_size"]), api),
+                 "ratio": self.find("memory", "npipe " + api)["ratio_to_floor"],
+                 "target": 1.05, "direction": "max"}
+                for api in ("recv_bytes", "recv_bytes(maxlength)", "recv_bytes_into")]
+
+    def targets(self):
+        """The issue's targets whose figures this run measured (all of them without --only)."""
+        t = []
+        for part in (self.fifo_targets, self.latency_targets, self.throughput_targets,
+                     self.handshake_targets, self.memory_targets):
+            try:
+                t += part()
+            except KeyError:  # that group was not run (--only)
+                pass
         for x in t:
             x["met"] = x["ratio"] >= x["target"] if x["direction"] == "min" \
                 else x["ratio"] <= x["target"]
@@ -406,6 +463,8 @@ class Bench:
             if "not_measured" in f:
                 continue
             ratio = "%.2f" % f["ratio_to_floor"] if f["ratio_to_floor"] is not None else "-"
+            if "ratio_to_fresh_floor" in f:
+                ratio += " (%.2f to the new-buffer floor)" % f["ratio_to_fresh_floor"]
             row = "| %s | %s | %s..%s | %s |" % (f["name"], self.fmt(f, "median"),
                                                    self.fmt(f, "min"), self.fmt(f, "max"), ratio)
             if f["unit"] == "us":
@@ -423,7 +482,7 @@ class Bench:
     def svg(self, targets):
         """A horizontal bar per target: the measured ratio, a tick at the target."""
         row_h, left, width, top = 26, 470, 420, 40
-        top_ratio = max(max(t["ratio"] for t in targets), max(t["target"] for t in targets)) * 1.1
+        top_ratio = max([t["ratio"] for t in targets] + [t["target"] for t in targets] + [1.0]) * 1.1
         scale = width / top_ratio
         h = top + row_h * len(targets) + 40
         out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
@@ -473,11 +532,30 @@ class Bench:
             "machine": "%s, %d CPUs, load average %.1f at start" % (
                 platform.platform(), os.cpu_count(), os.getloadavg()[0]),
         }
+        steps = [self.fifo, self.latency, self.throughput, self.handshakes, self.memory,
+                 self.conformance, self.windows]
+        if self.opts.only:
+            wanted = self.opts.only.split(",")
+            unknown = set(wanted) - {step.__name__ for step in steps}
+            if unknown:
+                raise SystemExit("bench: --only: unknown group(s) %s; known: %s" % (
+                    ", ".join(sorted(unknown)), ", ".join(step.__name__ for step in steps)))
+            steps = [step for step in steps if step.__name__ in wanted]
         try:
-            for step in (self.selfcheck, self.fifo, self.latency, self.throughput,
-                         self.handshakes, self.memory, self.conformance, self.windows):
+            self.selfcheck()
+            for step in steps:
                 t0 = time.perf_counter()
-                step()
+                try:
+                    step()
+                except (RuntimeError, OSError, ValueError, KeyError,
+                        subprocess.SubprocessError) as e:
+                    # One broken group must not cost the figures of the others; the table says
+                    # why it is missing. bench-smoke fails on it (its job is to notice).
+                    if self.opts.smoke_check:
+                        raise
+                    print("bench: %s FAILED: %s" % (step.__name__, e), file=sys.stderr)
+                    self.not_measured(step.__name__, "FAILED: %s" % e)
+                    continue
                 print("bench: %s done in %.1f s" % (step.__name__, time.perf_counter() - t0),
                       file=sys.stderr, flush=True)
         finally:
@@ -535,7 +613,12 @@ def main():
     ap.add_argument("--root", default=os.path.dirname(HERE))
     ap.add_argument("--out", required=True)
     ap.add_argument("--conformance-columns", default="")
+    ap.add_argument("--conformance-bin", default="",
+                    help="npipe-conformance (default: ROOT/build/posix/bin/npipe-conformance)")
     ap.add_argument("--smoke-check", action="store_true")
+    ap.add_argument("--only", default="",
+                    help="comma-separated groups to run (fifo, latency, throughput, handshakes, "
+                         "memory, conformance, windows); targets of the others are left out")
     opts = ap.parse_args()
     doc = Bench(opts).main()
     if opts.smoke_check:
