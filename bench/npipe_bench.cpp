@@ -10,8 +10,8 @@
 //   client --impl npipe --addr A --mode echo|stream|connect --size S --count N [--warmup W]
 //          (connect: W connections before the clock starts; the listener accepts N + W)
 //          [--authkey K --form sha256|md5] [--into 1]
-//   floor-pingpong --size S --count N [--warmup W] [--split 1]  plain C, AF_UNIX socketpair
-//   floor-stream   --size S --count N [--fresh 1]               plain C, AF_UNIX socketpair
+//   floor-pingpong --size S --count N [--warmup W] [--split 1] [--cpu-child C]  plain C, socketpair
+//   floor-stream   --size S --count N [--fresh 1] [--cpu-child C]               plain C, socketpair
 //   mem-recv --impl npipe --addr A --size S [--into 1 | --maxlength 1]  peak RSS of one receive
 //   selfcheck --addr A                                 recv_bytes_into behaves (not a benchmark)
 //
@@ -19,6 +19,7 @@
 // "maxlength": recv_bytes with maxlength set to the message size (it may then reserve a message
 // whole when its header arrives, CHAN-RECV-6), instead of recv_bytes() without a limit.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -83,6 +84,22 @@ class args {
 [[noreturn]] void die(const char* what) {
   std::perror(what);
   std::exit(2);
+}
+
+// --cpu-child C: the forked peer of a floor runs on CPU C (Linux), as run.py places the two
+// processes of every npipe and CPython pair, so that the floor and the pairs it is compared with
+// are placed alike (the parent is placed by run.py). No option: wherever the scheduler likes.
+void place_child(const args& a) {
+#ifdef __linux__
+  const std::size_t cpu = a.num("cpu-child", SIZE_MAX - 1);
+  if (cpu == SIZE_MAX - 1) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(static_cast<int>(cpu), &set);
+  if (::sched_setaffinity(0, sizeof set, &set) != 0) die("sched_setaffinity");
+#else
+  (void)a;
+#endif
 }
 
 // Plain C helpers for the floors.
@@ -410,6 +427,7 @@ int cmd_floor_pingpong(const args& a) {
   pid_t pid = ::fork();
   if (pid < 0) die("fork");
   if (pid == 0) {  // echo
+    place_child(a);
     ::close(sv[0]);
     while (read_message(sv[1]))
       write_exactly(sv[1], buf.data(), buf.size());
@@ -445,6 +463,7 @@ int cmd_floor_stream(const args& a) {
   // a new buffer per message must (recv_bytes); otherwise into one reused buffer.
   const bool fresh = a.flag("fresh");
   if (pid == 0) {  // sink: read the header, then the payload
+    place_child(a);
     ::close(sv[0]);
     std::vector<std::uint8_t> buf(size);
     write_exactly(sv[1], "R", 1);  // buffer ready: the clock may start

@@ -58,6 +58,10 @@ FIFO_CHUNKS = [64 * KiB, 1 * MiB]
 RTT_SIZES = [64, 4 * KiB]
 STREAM_SIZES = [64, 64 * KiB, 1 * MiB]  # and the profile's big_message
 FRESH_FLOOR = "C, a new malloc'd buffer per message (floor of recv_bytes)"
+# Where the two processes of a Channel pair (and of its floor) run; see Bench.placer.
+LISTENER_CPU, CLIENT_CPU = 0, 1
+PLACE = hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2 and \
+    {LISTENER_CPU, CLIENT_CPU} <= os.sched_getaffinity(0)
 MAXLEN = "npipe <-> npipe (recv_bytes with maxlength)"
 
 
@@ -93,9 +97,22 @@ class Bench:
             return [self.opts.python_legacy, os.path.join(HERE, "py_peer.py")]
         return [self.opts.bin]
 
-    def run_json(self, cmd, timeout=300):
-        out = subprocess.run(cmd, stdout=subprocess.PIPE, timeout=timeout, check=True).stdout
+    def run_json(self, cmd, timeout=300, cpu=None):
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, timeout=timeout, check=True,
+                             preexec_fn=self.placer(cpu)).stdout
         return json.loads(out.decode().strip().splitlines()[-1])
+
+    def placer(self, cpu):
+        """Channel pairs and their floors run client and listener on two fixed CPUs (when the
+        machine has two): otherwise the scheduler places each pair its own way, and a ratio of
+        medians measures that placement as much as the code (round trips moved by 1.15-1.4x
+        from run to run here before)."""
+        if cpu is None or not PLACE:
+            return None
+        return lambda: os.sched_setaffinity(0, {cpu})
+
+    def floor_args(self):
+        return ["--cpu-child", str(LISTENER_CPU)] if PLACE else []
 
     def pair(self, server_impl, server_args, client_impl, client_args, into=False):
         """Starts a listener, waits for its "ready", runs the client, returns the client's JSON."""
@@ -104,14 +121,14 @@ class Bench:
         server = subprocess.Popen(
             self.tool(server_impl) + ["serve", "--impl", "npipe", "--addr", addr] + server_args
             + (extra if server_impl == "npipe" else []),
-            stdout=subprocess.PIPE)
+            stdout=subprocess.PIPE, preexec_fn=self.placer(LISTENER_CPU))
         try:
             line = server.stdout.readline().decode().strip()
             if line != "ready":
                 raise RuntimeError("listener did not start: %r" % line)
             result = self.run_json(self.tool(client_impl) + [
                 "client", "--impl", "npipe", "--addr", addr] + client_args
-                + (extra if client_impl == "npipe" else []))
+                + (extra if client_impl == "npipe" else []), cpu=CLIENT_CPU)
             if server.wait(timeout=120) != 0:
                 raise RuntimeError("listener failed")
             return result
@@ -224,11 +241,12 @@ class Bench:
         count = self.p["rtt_count"]
         for size in RTT_SIZES:
             variants = [("C socketpair ping-pong (floor)", lambda size=size: self.run_json([
-                self.opts.bin, "floor-pingpong", "--size", str(size), "--count", str(count)])),
+                self.opts.bin, "floor-pingpong", "--size", str(size), "--count", str(count)]
+                + self.floor_args(), cpu=CLIENT_CPU)),
                         ("C ping-pong reading header, then payload (no read-ahead)",
                          lambda size=size: self.run_json([
                              self.opts.bin, "floor-pingpong", "--size", str(size), "--count",
-                             str(count), "--split", "1"]))]
+                             str(count), "--split", "1"] + self.floor_args(), cpu=CLIENT_CPU))]
             for name, server, client, into in self.channel_pairs():
                 variants.append((name, lambda s=server, c=client, i=into, size=size: self.pair(
                     s, ["--mode", "echo", "--size", str(size)], c,
@@ -246,7 +264,8 @@ class Bench:
                 count = max(self.p["min_messages"], self.p["stream_bytes"] // size)
             def floor(fresh, size=size, count=count):
                 return lambda: self.run_json([self.opts.bin, "floor-stream", "--size", str(size),
-                                              "--count", str(count), "--fresh", str(int(fresh))])
+                                              "--count", str(count), "--fresh", str(int(fresh))]
+                                             + self.floor_args(), cpu=CLIENT_CPU)
             variants = [("C socketpair writev/read (floor)", floor(False)),
                         (FRESH_FLOOR, floor(True))]
             pairs = self.channel_pairs()
@@ -443,9 +462,11 @@ class Bench:
         lines = ["# npipe benchmarks", "",
                  "%s; %s; N = %d runs per figure (median, spread = min..max); %s profile; "
                  "CPython %s (legacy MD5 form: CPython %s). Ratios are medians over the floor's "
-                 "median in the same run." % (
+                 "median in the same run.%s" % (
                      meta["date"], meta["machine"], self.p["runs"], self.opts.size,
-                     self.py_version, self.py_legacy_version), ""]
+                     self.py_version, self.py_legacy_version,
+                     " Channel pairs and their floors: listener on CPU %d, client on CPU %d."
+                     % (LISTENER_CPU, CLIENT_CPU) if PLACE else ""), ""]
         group = None
         for f in self.figures:
             if f["group"] != group:
