@@ -4,10 +4,12 @@
 
 #include <windows.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -81,6 +83,17 @@ NPIPE_TEST_CHILD(w32_chan_hit_and_run) {
   auto c = connection::connect(npipe::test::child_args().at(0), {}, deadline::after(kReply));
   c.send_bytes("bye");
   say("left");
+  return 0;
+}
+
+// args: address. Connects without a key and says nothing until stdin closes: against a listener
+// with a key, a client that never answers the challenge.
+NPIPE_TEST_CHILD(w32_chan_silent) {
+  auto c = connection::connect(npipe::test::child_args().at(0), {}, deadline::after(kReply));
+  say("connected");
+  char ch;
+  while (std::cin.get(ch)) {
+  }
   return 0;
 }
 
@@ -324,6 +337,43 @@ TEST(Win32Channel, HandshakeBothFormsAndWrongKey) {  // CHAN-AUTH-1..5
     expect_line(bad, "error auth_failed");
     EXPECT_EQ(bad.wait(kReply), 1);
   }
+}
+
+// NPIPE_REQ: CHAN-AUTH-13
+TEST(Win32Channel, ASilentClientDelaysOnlyItselfWithAcceptUnauthenticated) {  // CHAN-AUTH-13
+  npipe::test::watchdog dog(120s);
+  const std::string name = unique_name("unauth");
+  listener_options lo;
+  lo.authkey = "secret";
+  lo.handshake_timeout = 60s;  // longer than the test: only the silent client's leaving ends it
+  auto l = listener::listen(name, lo);
+  auto silent = process::spawn_self("w32_chan_silent", {name});
+  expect_line(silent, "connected");
+  connection s = l.accept_unauthenticated(deadline::after(kReply));
+  std::atomic<bool> silent_done{false};
+  caught silent_result;
+  std::thread handshake([&] {
+    silent_result = catch_error([&] { s.authenticate(deadline::after(90s)); });
+    silent_done = true;
+  });
+
+  auto good = process::spawn_self("w32_chan_client", {name, "secret", "sha256", "hello"});
+  connection c = l.accept_unauthenticated(deadline::after(kReply));
+  EXPECT_NPIPE_ERROR(c.send_bytes("too early"), errc::io_error);  // nothing before authenticate
+  c.authenticate(deadline::after(kReply));
+  EXPECT_EQ(str(c.recv_bytes(SIZE_MAX, deadline::after(kReply))), "hello");
+  c.send_bytes("hi");
+  expect_line(good, "connected");
+  expect_line(good, "reply 2");
+  EXPECT_EQ(good.wait(kReply), 0);
+  // Served while the silent client's handshake was still pending: only its leaving ends that.
+  EXPECT_FALSE(silent_done.load());
+
+  silent.close_stdin();
+  handshake.join();
+  EXPECT_TRUE(silent_result.thrown);
+  EXPECT_EQ(silent_result.code, errc::auth_failed) << silent_result.what;
+  EXPECT_FALSE(s.is_open()) << "a failed authenticate() must close the connection";
 }
 
 // NPIPE_REQ: CHAN-AUTH-8 CHAN-AUTH-9
