@@ -245,6 +245,27 @@ void answer_challenge(message_transport& t, std::string_view key, deadline d) {
   expect_welcome(t, d);
 }
 
+deadline handshake_deadline(std::chrono::milliseconds limit, deadline outer) {
+  if (outer.is_forever() || outer.is_immediate()) return deadline::after(limit);
+  return outer.remaining_ms() < limit.count() ? outer : deadline::after(limit);
+}
+
+void check_nothing_owed(const std::optional<owed_listener_handshake>& owed, const char* op) {
+  if (owed) {
+    throw npipe::error(errc::io_error, std::string(op) +
+                                           " before authenticate(): this connection from "
+                                           "accept_unauthenticated() has not run its handshake "
+                                           "yet");
+  }
+}
+
+void run_owed(message_transport& t, std::optional<owed_listener_handshake>& owed, deadline d) {
+  if (!owed) return;
+  // The listener challenges first, then answers (CHAN-AUTH-1).
+  listener_handshake(t, owed->key, owed->form, handshake_deadline(owed->timeout, d));
+  owed.reset();
+}
+
 void listener_handshake(message_transport& t, std::string_view key, challenge_form form,
                         deadline d) {
   deliver_challenge(t, key, form, d);

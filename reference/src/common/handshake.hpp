@@ -46,6 +46,19 @@ struct owed_listener_handshake {
   std::chrono::milliseconds timeout;
 };
 
+// The deadline of a whole handshake: `limit` (handshake_timeout) from now, or the caller's
+// deadline when that is a point in time that comes first.
+deadline handshake_deadline(std::chrono::milliseconds limit, deadline outer);
+
+// Throws io_error naming `op` while `owed` holds a handshake: a connection from
+// accept_unauthenticated() carries nothing before authenticate() (CHAN-AUTH-13).
+void check_nothing_owed(const std::optional<owed_listener_handshake>& owed, const char* op);
+
+// connection::authenticate() of both backends: runs the owed handshake, if any, over `t` by `d`
+// (cut short by its timeout) and clears it. Throws what listener_handshake throws; the caller
+// then closes the connection.
+void run_owed(message_transport& t, std::optional<owed_listener_handshake>& owed, deadline d);
+
 // The limit CPython puts on every handshake message ("reject large message").
 constexpr std::size_t max_message_size = 256;
 

@@ -61,23 +61,8 @@ struct connection::impl final : handshake::message_transport {
 
 namespace {
 
-// handshake_timeout from now, or the caller's deadline when it is a point in time that comes first.
-deadline handshake_deadline(std::chrono::milliseconds limit, deadline outer) {
-  if (outer.is_forever() || outer.is_immediate()) return deadline::after(limit);
-  return outer.remaining_ms() < limit.count() ? outer : deadline::after(limit);
-}
-
 [[noreturn]] void throw_closed(const char* op) {
   throw error(errc::io_error, std::string(op) + " on a closed connection", EBADF, "EBADF");
-}
-
-// A connection from accept_unauthenticated() carries nothing before its handshake (CHAN-AUTH-13).
-void check_authenticated(const connection::impl& c, const char* op) {
-  if (c.owed) {
-    throw error(errc::io_error, std::string(op) +
-                                    " before authenticate(): this connection from "
-                                    "accept_unauthenticated() has not run its handshake yet");
-  }
 }
 
 }  // namespace
@@ -93,7 +78,7 @@ connection connection::connect(std::string_view address, const auth_options& opt
   auto p = std::make_unique<impl>(posix::connect_unix(path, d));
   if (opts.authkey) {
     // The client answers first, then challenges (CHAN-AUTH-1).
-    const deadline hd = handshake_deadline(opts.handshake_timeout, d);
+    const deadline hd = handshake::handshake_deadline(opts.handshake_timeout, d);
     handshake::client_handshake(*p, *opts.authkey, opts.challenge, hd);
   }
   return connection(std::move(p));
@@ -114,7 +99,7 @@ native_handle_t connection::native_handle() const noexcept {
 
 void connection::send_bytes(const void* data, std::size_t n) {
   if (!is_open()) throw_closed("send_bytes");
-  check_authenticated(*impl_, "send_bytes");
+  handshake::check_nothing_owed(impl_->owed, "send_bytes");
   if (!impl_->writable) throw error(errc::io_error, "send_bytes on a read-only connection");
   impl_->send_message(static_cast<const std::uint8_t*>(data), n);
 }
@@ -125,7 +110,7 @@ namespace {
 template <class Receive>
 auto receive_checked(connection::impl* c, const char* op, Receive&& receive_with_reader) {
   if (!c || !c->fd.valid()) throw_closed(op);
-  check_authenticated(*c, op);
+  handshake::check_nothing_owed(c->owed, op);
   if (!c->readable) {
     throw error(errc::io_error,
                 std::string(op) +
@@ -161,7 +146,7 @@ std::optional<std::size_t> connection::recv_bytes_into(void* buf, std::size_t ca
 
 bool connection::poll(deadline d) {
   if (!is_open()) throw_closed("poll");
-  check_authenticated(*impl_, "poll");
+  handshake::check_nothing_owed(impl_->owed, "poll");
   if (!impl_->readable) throw error(errc::io_error, "poll on a write-only connection");
   // As CPython: readable data or EOF on the socket, not necessarily a whole message.
   return posix::wait_ready(impl_->fd.get(), POLLIN, d);
@@ -169,16 +154,12 @@ bool connection::poll(deadline d) {
 
 void connection::authenticate(deadline d) {
   if (!is_open()) throw_closed("authenticate");
-  if (!impl_->owed) return;
-  const handshake::owed_listener_handshake o = *impl_->owed;
   try {
-    // The listener challenges first, then answers (CHAN-AUTH-1).
-    handshake::listener_handshake(*impl_, o.key, o.form, handshake_deadline(o.timeout, d));
+    handshake::run_owed(*impl_, impl_->owed, d);
   } catch (...) {
     close();  // a client that failed the handshake gets nothing more from this side
     throw;
   }
-  impl_->owed.reset();
 }
 
 void connection::close() noexcept {

@@ -68,24 +68,9 @@ win32::unique_handle create_channel_instance(const std::string& path, unsigned m
   return win32::unique_handle(h);
 }
 
-deadline handshake_deadline(std::chrono::milliseconds limit, deadline outer) {
-  if (outer.is_forever() || outer.is_immediate()) return deadline::after(limit);
-  return outer.remaining_ms() < limit.count() ? outer : deadline::after(limit);
-}
-
 [[noreturn]] void throw_closed(const char* op) {
   throw error(errc::io_error, std::string(op) + " on a closed connection", ERROR_INVALID_HANDLE,
               "ERROR_INVALID_HANDLE");
-}
-
-// A connection from accept_unauthenticated() carries nothing before its handshake (CHAN-AUTH-13).
-template <class Impl>
-void check_authenticated(const Impl& c, const char* op) {
-  if (c.owed) {
-    throw error(errc::io_error, std::string(op) +
-                                    " before authenticate(): this connection from "
-                                    "accept_unauthenticated() has not run its handshake yet");
-  }
 }
 
 }  // namespace
@@ -229,7 +214,7 @@ connection connection::connect(std::string_view address, const auth_options& opt
   auto p = std::make_unique<impl>(std::move(h), std::move(path));
   if (opts.authkey) {
     // The client answers first, then challenges (CHAN-AUTH-1).
-    const deadline hd = handshake_deadline(opts.handshake_timeout, d);
+    const deadline hd = handshake::handshake_deadline(opts.handshake_timeout, d);
     handshake::client_handshake(*p, *opts.authkey, opts.challenge, hd);
   }
   return connection(std::move(p));
@@ -250,14 +235,14 @@ native_handle_t connection::native_handle() const noexcept {
 
 void connection::send_bytes(const void* data, std::size_t n) {
   if (!is_open()) throw_closed("send_bytes");
-  check_authenticated(*impl_, "send_bytes");
+  handshake::check_nothing_owed(impl_->owed, "send_bytes");
   if (!impl_->writable) throw error(errc::io_error, "send_bytes on a read-only connection");
   impl_->send_message(static_cast<const std::uint8_t*>(data), n);
 }
 
 std::optional<bytes> connection::recv_bytes(std::size_t maxlength, deadline d) {
   if (!is_open()) throw_closed("recv_bytes");
-  check_authenticated(*impl_, "recv_bytes");
+  handshake::check_nothing_owed(impl_->owed, "recv_bytes");
   if (!impl_->readable) {
     throw error(errc::io_error,
                 "recv_bytes on a write-only connection: an earlier message was refused as too "
@@ -268,23 +253,19 @@ std::optional<bytes> connection::recv_bytes(std::size_t maxlength, deadline d) {
 
 bool connection::poll(deadline d) {
   if (!is_open()) throw_closed("poll");
-  check_authenticated(*impl_, "poll");
+  handshake::check_nothing_owed(impl_->owed, "poll");
   if (!impl_->readable) throw error(errc::io_error, "poll on a write-only connection");
   return impl_->wait_next(d, "poll on '" + impl_->path + "'") != impl::next::none;
 }
 
 void connection::authenticate(deadline d) {
   if (!is_open()) throw_closed("authenticate");
-  if (!impl_->owed) return;
-  const handshake::owed_listener_handshake o = *impl_->owed;
   try {
-    // The listener challenges first, then answers (CHAN-AUTH-1).
-    handshake::listener_handshake(*impl_, o.key, o.form, handshake_deadline(o.timeout, d));
+    handshake::run_owed(*impl_, impl_->owed, d);
   } catch (...) {
     close();  // a client that failed the handshake gets nothing more from this side
     throw;
   }
-  impl_->owed.reset();
 }
 
 void connection::close() noexcept {
