@@ -239,7 +239,7 @@ def test_cpython_facts(env, interp):
         "out = '0x7fffffff' in inspect.getsource(m.Connection._send_bytes)")
     _record(interp, facts)
     print(json.dumps(facts, sort_keys=True))
-    # the spec's claims about CPython (behaviours.md Y7), checked against what ran
+    # the spec's claims about CPython (spec section 9, from Lib/multiprocessing/connection.py), checked against what ran
     if interp.modern_handshake:
         assert facts["listener_challenge"] == "{sha256}+40"
         assert facts["client_answer_to_sha256"] == "{sha256}+32"
