@@ -10,11 +10,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -153,7 +153,8 @@ std::string sh_quote(const std::string& s) {
 }
 
 std::string wineserver_bin() {
-  for (const char* c : {"/usr/bin/wineserver", "/usr/lib/wine/wineserver64", "/usr/lib/wine/wineserver"})
+  for (const char* c :
+       {"/usr/bin/wineserver", "/usr/lib/wine/wineserver64", "/usr/lib/wine/wineserver"})
     if (access(c, X_OK) == 0) return c;
   return "wineserver";
 }
@@ -190,9 +191,9 @@ bool start_wine(const implementation& impl, std::string& why) {
   rc = std::system((env + "timeout 120 /bin/sh -c " + sh_quote("exec " + impl.command) +
                     " </dev/null >/dev/null 2>&1")
                        .c_str());
-  long ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::steady_clock::now() - t0)
-                                  .count());
+  long ms = static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
   std::cerr << "npipe-conformance: " << impl.name << ": wineserver up for " << impl.wineprefix
             << " (warm-up " << ms << " ms)\n";
   if (rc != 0) {
@@ -247,19 +248,15 @@ int run_main(int argc, char** argv) {
         std::cerr << "npipe-conformance: " << d.name << " cites unknown requirement " << id << "\n";
         bad = true;
       }
+    const std::string& np = d.needs.platforms;
+    if (np != "all" && np != "posix" && np != "linux" && np != "darwin" && np != "windows") {
+      std::cerr << "npipe-conformance: " << d.name << " needs unknown platform " << np << "\n";
+      bad = true;
+    }
     bool keep = opt.filters.empty();
     for (const auto& f : opt.filters)
       keep = keep || glob_match(f, d.name);
     if (keep) scenarios.push_back(d);
-  }
-  for (const auto& [pattern, why] : posix_checks_registry()) {
-    bool found = false;
-    for (const auto& d : scenario_registry())
-      found = found || glob_match(pattern, d.name);
-    if (!found) {
-      std::cerr << "npipe-conformance: NPIPE_POSIX_CHECKS " << pattern << " matches no scenario\n";
-      rep.info.notes.push_back("NPIPE_POSIX_CHECKS " + pattern + " matches no scenario (stale?)");
-    }
   }
   if (bad) return 2;
   if (opt.list) {
@@ -271,8 +268,8 @@ int run_main(int argc, char** argv) {
       for (const auto& r : d.roles)
         std::cout << " " << r;
       std::cout << "  " << d.title;
-      std::string pc = posix_checks_of(d.name);
-      if (!pc.empty()) std::cout << "  [POSIX only: " << pc << "]";
+      if (d.needs.platforms != "all")
+        std::cout << "  [needs " << d.needs.platforms << ": " << d.needs.why << "]";
       std::cout << "\n";
     }
     return 0;
@@ -449,11 +446,10 @@ int run_main(int argc, char** argv) {
   for (const auto& r : rep.results)
     unexpected = unexpected || r.unexpected();
   for (const auto& i : rep.implementations)
-    unexpected = unexpected || (!i.probe_error.empty() &&
-                                (i.not_run.empty() || not_run_named.count(i.name)));
+    unexpected = unexpected ||
+                 (!i.probe_error.empty() && (i.not_run.empty() || not_run_named.count(i.name)));
   for (const auto& i : rep.implementations)
-    if (!i.not_run.empty())
-      std::cerr << "\n" << i.name << ": NOT RUN (" << i.not_run << ")\n";
+    if (!i.not_run.empty()) std::cerr << "\n" << i.name << ": NOT RUN (" << i.not_run << ")\n";
   return unexpected || gtest_status != 0 ? 1 : 0;
 }
 

@@ -123,9 +123,10 @@ result run_scenario(const scenario_def& def,
       return finish("N/A", impl->name + " does not offer the " + def.profile + " profile");
   }
 
-  // Not applicable on the agents' platform: no requirement of the scenario applies there (the
-  // requirement line's platforms), or the scenario needs checks the driver makes only on POSIX.
-  // Requirements that do not apply there are not credited by the run.
+  // Not run on the agents' platform (SKIP, spec/driver-protocol.md section 9.1): no requirement
+  // of the scenario applies there (the requirement line's platforms), or the scenario's checks
+  // need a platform the agents are not on (its `needs`). Requirements that do not apply there
+  // are not credited by the run.
   std::set<std::string> platforms;
   int slow = 1;
   for (const auto& [role, impl] : roles) {
@@ -148,14 +149,13 @@ result run_scenario(const scenario_def& def,
   for (const auto& p : platforms)
     where += (where.empty() ? "" : "/") + p;
   if (applicable.empty())
-    return finish("N/A", "not applicable on " + where + ": " + foreign + " only");
+    return finish("SKIP", "requirements not for " + where + ": " + foreign + " only");
   res.requirements = applicable;
+  for (const auto& p : platforms)
+    if (!def.needs.met_by(p))
+      return finish("SKIP", "the scenario needs " + def.needs.platforms + " agents, not " + p +
+                                ": " + def.needs.why);
   bool windows = platforms.count("windows") > 0;
-  if (windows) {
-    std::string why = posix_checks_of(def.name);
-    if (!why.empty())
-      return finish("N/A", "not applicable on windows: " + why);
-  }
 
   unsigned n = ++counter;
   scene_options so;
@@ -210,6 +210,9 @@ result run_scenario(const scenario_def& def,
       extra = e.extra_requirements;
     } catch (const not_applicable& e) {
       status = "N/A";
+      message = e.what();
+    } catch (const skipped& e) {
+      status = "SKIP";
       message = e.what();
     } catch (const agent_crash& e) {
       status = "CRASH";

@@ -18,19 +18,15 @@ std::vector<scenario_def>& scenario_registry() {
   return all;
 }
 
-std::map<std::string, std::string>& posix_checks_registry() {
-  static std::map<std::string, std::string> all;
-  return all;
-}
-
-std::string posix_checks_of(const std::string& scenario) {
-  for (const auto& [pattern, why] : posix_checks_registry())
-    if (glob_match(pattern, scenario)) return why;
-  return "";
+bool scenario_needs::met_by(const std::string& agent_platform) const {
+  if (platforms == "all") return true;
+  if (platforms == "posix") return agent_platform != "windows";
+  return platforms == agent_platform;
 }
 
 registrar::registrar(const char* group, const char* name, const char* reqs, const char* profile,
-                     const char* roles, const char* title, void (*body)(scene&)) {
+                     const char* roles, scenario_needs needs, const char* title,
+                     void (*body)(scene&)) {
   scenario_def d;
   d.group = group;
   d.short_name = name;
@@ -42,6 +38,7 @@ registrar::registrar(const char* group, const char* name, const char* reqs, cons
   std::istringstream ro(roles);
   for (std::string role; ro >> role;)
     d.roles.push_back(role);
+  d.needs = std::move(needs);
   d.title = title;
   d.body = body;
   scenario_registry().push_back(std::move(d));
@@ -218,8 +215,8 @@ void scene::expect_pending(call& c, const std::string& what) {
     if (round % 10 == 0 && !opts_.grace_only) group = processes_in_group(a.proc().pid());
     // Without /proc proof (a non-Linux agent, such as a Windows one under Wine, whose Linux
     // threads say nothing about the call): the grace period (spec/driver-protocol.md section 6).
-    auto sample = opts_.grace_only ? block_sample::unknown
-                                   : sample_blocked(group, a.proc().stdin_fd());
+    auto sample =
+        opts_.grace_only ? block_sample::unknown : sample_blocked(group, a.proc().stdin_fd());
     switch (sample) {
       case block_sample::blocked:
         // Three looks in a row: one look can land between two system calls of a busy agent.
