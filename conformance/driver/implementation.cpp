@@ -78,6 +78,32 @@ bool on_path(const std::string& cmd) {
   return false;
 }
 
+// One prerequisite of needs=: "A|B|C" is met by any one of its alternatives, each an absolute
+// path that must exist or a command on PATH. "" when met, else why not (for a missing command,
+// with the scripts/install-deps group that installs it).
+std::string unmet(const std::string& need, const std::string& deps) {
+  std::istringstream alternatives(need);
+  std::vector<std::string> tried;
+  bool a_command = false;  // a package provides it: name the install-deps group
+  for (std::string alt; std::getline(alternatives, alt, '|');) {
+    if (alt.empty()) continue;
+    bool path = alt.find('/') != std::string::npos;
+    if (path ? access(alt.c_str(), F_OK) == 0 : on_path(alt)) return "";
+    a_command = a_command || !path;
+    tried.push_back(alt);
+  }
+  std::string why;
+  if (tried.size() == 1) {
+    why = tried[0] + (tried[0].find('/') != std::string::npos ? " is missing" : " is not on PATH");
+  } else {
+    for (const auto& t : tried)
+      why += (why.empty() ? "none of " : ", ") + t;
+    why += " is there";
+  }
+  if (!deps.empty() && a_command) why += "; install it: scripts/install-deps " + deps;
+  return why;
+}
+
 // One interpreter per minor version: pyenv's own binaries first (no shim in between, so the
 // agent's pid is the interpreter's), then python3.X on PATH for versions pyenv lacks.
 std::map<int, std::string> find_cpythons(int min_minor) {
@@ -174,7 +200,7 @@ std::vector<implementation> load_implementations(const load_options& opts,
       if (!(in >> word)) break;
       auto eq = word.find('=');
       std::string key = eq == std::string::npos ? "" : word.substr(0, eq);
-      if (key != "needs" && key != "wineprefix" && key != "slow") {
+      if (key != "needs" && key != "wineprefix" && key != "slow" && key != "deps") {
         in.clear();
         in.seekg(at);
         break;
@@ -186,6 +212,8 @@ std::vector<implementation> load_implementations(const load_options& opts,
           if (!item.empty()) impl.needs.push_back(item);
       } else if (key == "wineprefix") {
         impl.wineprefix = value;
+      } else if (key == "deps") {
+        impl.deps = value;
       } else {
         impl.slow = std::atoi(value.c_str());
         if (impl.slow < 1 || impl.slow > 100) throw std::runtime_error(where + ": slow=1..100");
@@ -200,12 +228,8 @@ std::vector<implementation> load_implementations(const load_options& opts,
       continue;
     }
     for (const auto& need : impl.needs) {
+      impl.not_run = unmet(need, impl.deps);
       if (!impl.not_run.empty()) break;
-      if (need.find('/') != std::string::npos) {
-        if (access(need.c_str(), F_OK) != 0) impl.not_run = need + " is missing";
-      } else if (!on_path(need)) {
-        impl.not_run = need + " is not on PATH";
-      }
     }
     add(std::move(impl));
   }
