@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -104,19 +105,42 @@ std::string unmet(const std::string& need, const std::string& deps) {
   return why;
 }
 
-// One interpreter per minor version: pyenv's own binaries first (no shim in between, so the
-// agent's pid is the interpreter's), then python3.X on PATH for versions pyenv lacks.
+// $PYENV_ROOT, else what `pyenv root` prints (pyenv on PATH), else "": where a user's pyenv keeps
+// its interpreters. Never a fixed location.
+std::string pyenv_root() {
+  const char* env = std::getenv("PYENV_ROOT");
+  if (env && *env) return env;
+  std::string out;
+  if (FILE* p = ::popen("pyenv root 2>/dev/null", "r")) {
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, p))
+      out += buf;
+    ::pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+    out.pop_back();
+  return out;
+}
+
+// One interpreter per minor version: pyenv's own binaries first (the newest patch release; no
+// shim in between, so the agent's pid is the interpreter's), then python3.X on PATH for versions
+// pyenv lacks.
 std::map<int, std::string> find_cpythons(int min_minor) {
   std::map<int, std::string> found;
+  std::map<int, int> patch_of;
+  std::string root = pyenv_root();
   glob_t g{};
-  if (glob("/root/.pyenv/versions/3.*/bin/python3", 0, nullptr, &g) == 0) {
-    std::regex ver(R"(/versions/3\.(\d+)[^/]*/bin/python3$)");
+  if (!root.empty() && glob((root + "/versions/3.*/bin/python3").c_str(), 0, nullptr, &g) == 0) {
+    std::regex ver(R"(/versions/3\.(\d+)\.(\d+)[^/]*/bin/python3$)");
     for (size_t i = 0; i < g.gl_pathc; ++i) {
       std::cmatch m;
       std::string p = g.gl_pathv[i];
       if (std::regex_search(p.c_str(), m, ver) && is_executable(p)) {
         int minor = std::stoi(m[1].str());
-        if (minor >= min_minor && !found.count(minor)) found[minor] = p;
+        int patch = std::stoi(m[2].str());
+        if (minor < min_minor || (found.count(minor) && patch_of[minor] >= patch)) continue;
+        found[minor] = p;
+        patch_of[minor] = patch;
       }
     }
   }
@@ -125,7 +149,7 @@ std::map<int, std::string> find_cpythons(int min_minor) {
   std::istringstream dirs(path ? path : "");
   std::string dir;
   while (std::getline(dirs, dir, ':')) {
-    if (dir.empty() || dir.find("/.pyenv/shims") != std::string::npos) continue;
+    if (dir.empty() || (dir.size() >= 6 && dir.compare(dir.size() - 6, 6, "/shims") == 0)) continue;
     for (int minor = min_minor; minor < 40; ++minor) {
       std::string p = dir + "/python3." + std::to_string(minor);
       if (!found.count(minor) && is_executable(p)) found[minor] = p;
