@@ -49,10 +49,11 @@ windows-agent:
 test: test-spec test-windows test-unit bench-smoke test-python test-asan
 
 # The main job: the conformance suite against every implementation found here (reference-posix,
-# reference-windows under Wine when built, and one column per installed CPython). IMPL='name=cmd'
-# validates an outside implementation instead, partnered by the reference in both role orders.
+# reference-windows under Wine, and one column per installed CPython; a configured column that
+# cannot run fails it). IMPL='name=cmd' validates an outside implementation instead, partnered by
+# the reference in both role orders.
 conformance: build
-	@$(MAKE) --no-print-directory windows-agent || echo "conformance: the Windows agent could not be built; its column will say NOT RUN"
+	@$(MAKE) --no-print-directory windows-agent || echo "conformance: the Windows agent could not be built; its column will say NOT RUN, and the run fails"
 	$(BUILD)/bin/npipe-conformance --report-dir build/conformance $(if $(IMPL),--impl '$(IMPL)' --only '$(firstword $(subst =, ,$(IMPL)))')
 
 clean:

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -78,19 +79,68 @@ bool on_path(const std::string& cmd) {
   return false;
 }
 
-// One interpreter per minor version: pyenv's own binaries first (no shim in between, so the
-// agent's pid is the interpreter's), then python3.X on PATH for versions pyenv lacks.
+// One prerequisite of needs=: "A|B|C" is met by any one of its alternatives, each an absolute
+// path that must exist or a command on PATH. "" when met, else why not (for a missing command,
+// with the scripts/install-deps group that installs it).
+std::string unmet(const std::string& need, const std::string& deps) {
+  std::istringstream alternatives(need);
+  std::vector<std::string> tried;
+  bool a_command = false;  // a package provides it: name the install-deps group
+  for (std::string alt; std::getline(alternatives, alt, '|');) {
+    if (alt.empty()) continue;
+    bool path = alt.find('/') != std::string::npos;
+    if (path ? access(alt.c_str(), F_OK) == 0 : on_path(alt)) return "";
+    a_command = a_command || !path;
+    tried.push_back(alt);
+  }
+  std::string why;
+  if (tried.size() == 1) {
+    why = tried[0] + (tried[0].find('/') != std::string::npos ? " is missing" : " is not on PATH");
+  } else {
+    for (const auto& t : tried)
+      why += (why.empty() ? "none of " : ", ") + t;
+    why += " is there";
+  }
+  if (!deps.empty() && a_command) why += "; install it: scripts/install-deps " + deps;
+  return why;
+}
+
+// $PYENV_ROOT, else what `pyenv root` prints (pyenv on PATH), else "": where a user's pyenv keeps
+// its interpreters. Never a fixed location.
+std::string pyenv_root() {
+  const char* env = std::getenv("PYENV_ROOT");
+  if (env && *env) return env;
+  std::string out;
+  if (FILE* p = ::popen("pyenv root 2>/dev/null", "r")) {
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, p))
+      out += buf;
+    ::pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+    out.pop_back();
+  return out;
+}
+
+// One interpreter per minor version: pyenv's own binaries first (the newest patch release; no
+// shim in between, so the agent's pid is the interpreter's), then python3.X on PATH for versions
+// pyenv lacks.
 std::map<int, std::string> find_cpythons(int min_minor) {
   std::map<int, std::string> found;
+  std::map<int, int> patch_of;
+  std::string root = pyenv_root();
   glob_t g{};
-  if (glob("/root/.pyenv/versions/3.*/bin/python3", 0, nullptr, &g) == 0) {
-    std::regex ver(R"(/versions/3\.(\d+)[^/]*/bin/python3$)");
+  if (!root.empty() && glob((root + "/versions/3.*/bin/python3").c_str(), 0, nullptr, &g) == 0) {
+    std::regex ver(R"(/versions/3\.(\d+)\.(\d+)[^/]*/bin/python3$)");
     for (size_t i = 0; i < g.gl_pathc; ++i) {
       std::cmatch m;
       std::string p = g.gl_pathv[i];
       if (std::regex_search(p.c_str(), m, ver) && is_executable(p)) {
         int minor = std::stoi(m[1].str());
-        if (minor >= min_minor && !found.count(minor)) found[minor] = p;
+        int patch = std::stoi(m[2].str());
+        if (minor < min_minor || (found.count(minor) && patch_of[minor] >= patch)) continue;
+        found[minor] = p;
+        patch_of[minor] = patch;
       }
     }
   }
@@ -99,7 +149,7 @@ std::map<int, std::string> find_cpythons(int min_minor) {
   std::istringstream dirs(path ? path : "");
   std::string dir;
   while (std::getline(dirs, dir, ':')) {
-    if (dir.empty() || dir.find("/.pyenv/shims") != std::string::npos) continue;
+    if (dir.empty() || (dir.size() >= 6 && dir.compare(dir.size() - 6, 6, "/shims") == 0)) continue;
     for (int minor = min_minor; minor < 40; ++minor) {
       std::string p = dir + "/python3." + std::to_string(minor);
       if (!found.count(minor) && is_executable(p)) found[minor] = p;
@@ -174,7 +224,7 @@ std::vector<implementation> load_implementations(const load_options& opts,
       if (!(in >> word)) break;
       auto eq = word.find('=');
       std::string key = eq == std::string::npos ? "" : word.substr(0, eq);
-      if (key != "needs" && key != "wineprefix" && key != "slow") {
+      if (key != "needs" && key != "wineprefix" && key != "slow" && key != "deps") {
         in.clear();
         in.seekg(at);
         break;
@@ -186,6 +236,8 @@ std::vector<implementation> load_implementations(const load_options& opts,
           if (!item.empty()) impl.needs.push_back(item);
       } else if (key == "wineprefix") {
         impl.wineprefix = value;
+      } else if (key == "deps") {
+        impl.deps = value;
       } else {
         impl.slow = std::atoi(value.c_str());
         if (impl.slow < 1 || impl.slow > 100) throw std::runtime_error(where + ": slow=1..100");
@@ -200,12 +252,8 @@ std::vector<implementation> load_implementations(const load_options& opts,
       continue;
     }
     for (const auto& need : impl.needs) {
+      impl.not_run = unmet(need, impl.deps);
       if (!impl.not_run.empty()) break;
-      if (need.find('/') != std::string::npos) {
-        if (access(need.c_str(), F_OK) != 0) impl.not_run = need + " is missing";
-      } else if (!on_path(need)) {
-        impl.not_run = need + " is not on PATH";
-      }
     }
     add(std::move(impl));
   }

@@ -339,7 +339,6 @@ int run_main(int argc, char** argv) {
     }
   }
   // Optional entries whose prerequisites are missing: never silently absent.
-  std::set<std::string> not_run_named;
   auto announce_not_run = [&](implementation& i) {
     if (i.probed) return;
     i.probed = true;
@@ -353,8 +352,6 @@ int run_main(int argc, char** argv) {
   for (auto* i : chosen) {
     if (!i->not_run.empty()) {
       announce_not_run(*i);
-      for (const auto& n : opt.only)
-        if (glob_match(n, i->name)) not_run_named.insert(i->name);
       continue;
     }
     probe(*i, g_run.log_root);
@@ -439,17 +436,16 @@ int run_main(int argc, char** argv) {
   print_summary(rep, std::cout);
   std::cout << "reports:\n  " << opt.report_dir << "/report.json\n  " << opt.report_dir
             << "/junit.xml\n  " << opt.report_dir << "/report.html\n";
-  // Everything named with --only was an optional entry that could not run: nothing was tested.
-  // 77 (CTest's SKIP_RETURN_CODE) so a test of that column shows as skipped, never as passed.
-  if (!opt.only.empty() && under_test.empty() && !not_run_named.empty()) return 77;
+  // A configured implementation that did not run (NOT RUN: its needs= are missing) or did not
+  // start fails the run: a column never passes silently. The last line says which and why.
   bool unexpected = false;
   for (const auto& r : rep.results)
     unexpected = unexpected || r.unexpected();
   for (const auto& i : rep.implementations)
-    unexpected = unexpected ||
-                 (!i.probe_error.empty() && (i.not_run.empty() || not_run_named.count(i.name)));
+    unexpected = unexpected || !i.probe_error.empty();
   for (const auto& i : rep.implementations)
-    if (!i.not_run.empty()) std::cerr << "\n" << i.name << ": NOT RUN (" << i.not_run << ")\n";
+    if (!i.not_run.empty())
+      std::cerr << "\nCOLUMN NOT RUN: " << i.name << " (" << i.not_run << "): FAILED\n";
   return unexpected || gtest_status != 0 ? 1 : 0;
 }
 

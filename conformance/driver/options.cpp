@@ -19,9 +19,9 @@ const char* const usage = R"(usage: npipe-conformance [options] [--gtest_* optio
 
 Runs the npipe conformance scenarios against the configured implementations and writes
 report.json, junit.xml and report.html. Exit status: 0 when every result is as expected, 1 when
-any result is unexpected (a FAIL not listed in expectations/, or a listed one that passed),
-2 on a usage or configuration error, 77 when every implementation named by --only is an optional
-entry that is NOT RUN (its needs= prerequisites are missing; CTest's SKIP_RETURN_CODE).
+any result is unexpected (a FAIL not listed in expectations/, or a listed one that passed) or an
+implementation taking part did not run (NOT RUN: its needs= prerequisites are missing; or it
+did not start), 2 on a usage or configuration error.
 
   --impl NAME=COMMAND   add an implementation: COMMAND starts its agent (repeatable)
   --only NAME[,NAME]    test only these implementations (their reference still partners them)
