@@ -1,6 +1,7 @@
 // scenario.cpp: the scenario vocabulary (see scenario.hpp).
 #include "scenario.hpp"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -317,7 +318,14 @@ void scene::finish_agents() {
   }
   for (const auto& key : order_) {
     agent& a = *agents_[key];
+    // A process that was told to end may still be on its way out (a Windows child process under
+    // Wine outlives TerminateProcess by a moment): only one still there after a step is left
+    // behind. Nothing is waited for when the group is already empty.
     auto rest = a.proc().group_members();
+    for (auto until = std::chrono::steady_clock::now() + opts_.step_timeout;
+         !rest.empty() && std::chrono::steady_clock::now() < until;
+         rest = a.proc().group_members())
+      ::poll(nullptr, 0, 10);
     if (!rest.empty()) {
       problems.push_back(a.label() + " left " + std::to_string(rest.size()) +
                          " process(es) behind in its group");

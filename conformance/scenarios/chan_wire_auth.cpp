@@ -147,6 +147,24 @@ NPIPE_SCENARIO(chan_wire_auth, stalled_peer_times_out, "CHAN-AUTH-8", "channel",
   side.accept.fails("timeout");
 }
 
+NPIPE_SCENARIO(chan_wire_auth, stalled_peer_without_deadline_times_out, "CHAN-AUTH-8", "channel",
+               "agent", kRawPeer,
+               "A client that connects and never answers makes an accept without a deadline fail "
+               "with timeout once the handshake's own deadline passes, not hang") {
+  auto side = agent_listens(s, "sock", nullptr);
+  // The reference's handshake deadline is 10 s (spec CHAN-AUTH-8); an implementation may choose
+  // another, and this suite can tell one up to 20 s from a hang.
+  auto r = side.accept.who().poll_reply(std::chrono::seconds(20));
+  if (!r) {
+    side.accept.who().kill();
+    s.fail(
+        "accept with a silent client and no deadline did not end within 20 s: the handshake "
+        "has no deadline of its own");
+  }
+  s.expect(!(*r)["ok"].get<bool>() && r->value("error", std::string()) == "timeout",
+           "accept with a silent client gave " + r->dump() + ", not timeout");
+}
+
 NPIPE_SCENARIO(chan_wire_auth, client_answers_first, "CHAN-AUTH-1 CHAN-AUTH-3", "channel", "agent",
                kRawPeer, "The client answers the listener's challenge first, then challenges") {
   std::string a = s.path("sock");
@@ -174,9 +192,11 @@ namespace npipe::conformance {
 NPIPE_SCENARIO(chan_wire_auth, bad_challenges_refused, "CHAN-AUTH-11", "channel", "agent", kRawPeer,
                "A challenge without #CHALLENGE#, too short, or naming an unknown digest gives "
                "auth_failed") {
-  const std::string bad[] = {"#HELLO#" + raw::random_bytes(20),
-                             "#CHALLENGE#" + raw::random_bytes(10),
-                             "#CHALLENGE#{whirlpool}" + raw::random_bytes(40)};
+  // Unknown digests both longer than any allowed name and of a plausible length ({sha1}).
+  const std::string bad[] = {
+      "#HELLO#" + raw::random_bytes(20), "#CHALLENGE#" + raw::random_bytes(10),
+      "#CHALLENGE#{whirlpool}" + raw::random_bytes(40), "#CHALLENGE#{sha1}" + raw::random_bytes(40),
+      "#CHALLENGE#{sha512}" + raw::random_bytes(40)};
   int n = 0;
   for (const auto& challenge : bad) {
     std::string a = s.path("sock" + std::to_string(++n));

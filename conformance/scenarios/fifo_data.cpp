@@ -11,8 +11,9 @@ namespace {
 
 using namespace support;
 
-// A large transfer from `writer` to `reader`, checked by digest: `size` bytes of pattern.
-void large_transfer(scene& s, const std::string& owner_dir) {
+// A large transfer from `writer` to `reader`, checked by digest: `size` bytes of pattern; with
+// `deadline_ms`, the write is in the deadline form (non-blocking writes and waits inside).
+void large_transfer(scene& s, const std::string& owner_dir, long deadline_ms = 0) {
   const std::size_t size = 8u << 20;
   s.allow_slow_steps(3);
   auto p = open_pair(s, s.owner(), s.peer(), s.path("f"), owner_dir);
@@ -22,7 +23,10 @@ void large_transfer(scene& s, const std::string& owner_dir) {
   std::string rend = owner_dir == "w" ? p.peer_end : p.owner_end;
   // The reader digests until EOF while the writer writes: both in flight at once.
   call digest = reader.start({{"op", "read"}, {"handle", rend}, {"digest", true}});
-  writer.ok({{"op", "write"}, {"handle", wend}, {"pattern", pattern(size, 7)}});
+  json write = {{"op", "write"}, {"handle", wend}, {"pattern", pattern(size, 7)}};
+  if (deadline_ms > 0) write["timeout_ms"] = deadline_ms;
+  json w = writer.ok(write);
+  s.expect(w.value("written", std::size_t{0}) == size, "the write reported " + w.dump());
   writer.ok({{"op", "close"}, {"handle", wend}});
   json r = digest.ok();
   s.expect(r.value("eof", false), "a digest read must end at EOF: " + r.dump());
@@ -43,6 +47,14 @@ NPIPE_SCENARIO(fifo_data, large_transfer_owner_writes, "FIFO-IO-1", "fifo", "own
 NPIPE_SCENARIO(fifo_data, large_transfer_peer_writes, "FIFO-IO-1", "fifo", "owner peer",
                "8 MiB from the peer to the owner arrive in order and unchanged") {
   large_transfer(s, "r");
+}
+
+NPIPE_SCENARIO(fifo_data, large_transfer_with_deadline, "FIFO-IO-1 FIFO-IO-6", "fifo", "owner peer",
+               "8 MiB written with a deadline (long enough) to a reader that keeps reading arrive "
+               "in order and unchanged") {
+  // Deadline writes go out in pieces as room appears; each piece must continue where the last
+  // stopped. The deadline is most of the step, so only a write that stalls misses it.
+  large_transfer(s, "w", s.options().step_timeout.count() * 3 * 4 / 5);
 }
 
 NPIPE_SCENARIO(fifo_data, small_writes_exact_bytes, "FIFO-IO-1", "fifo", "owner peer",
@@ -109,7 +121,12 @@ NPIPE_SCENARIO(fifo_data, read_empty_blocks, "FIFO-IO-3", "fifo", "owner peer",
   call read = s.owner().start({{"op", "read"}, {"handle", p.owner_end}, {"max", 100}});
   s.expect_pending(read, "a read on an empty FIFO with a writer");
   s.peer().ok({{"op", "write"}, {"handle", p.peer_end}, {"data", b64("late")}});
-  s.expect(data_of(s, read.ok()) == "late", "the pending read did not return the bytes written");
+  // A read may return part of what was written (FIFO-IO-1): the rest comes with the next reads.
+  std::string got = data_of(s, read.ok());
+  s.expect(!got.empty() && std::string("late").rfind(got, 0) == 0,
+           "the pending read did not return the bytes written: " + got);
+  got += read_exactly(s, s.owner(), p.owner_end, 4 - got.size());
+  s.expect(got == "late", "the bytes read differ from those written: " + got);
 }
 
 NPIPE_SCENARIO(fifo_data, read_empty_deadline_and_nonblocking, "FIFO-IO-3", "fifo", "owner peer",
@@ -171,6 +188,9 @@ NPIPE_SCENARIO(fifo_data, nonblocking_small_writes_all_or_nothing, "FIFO-IO-5", 
   using namespace support;
   auto p = open_pair(s, s.owner(), s.peer(), s.path("f"), "w");
   std::size_t block = pipe_buf_for(s.owner().platform());
+  // 100 bytes first, so that the room left at the end is not a multiple of the block: the block
+  // that does not fit whole must be refused whole (O-2: 100 bytes free, a 4096-byte write fails).
+  s.owner().ok({{"op", "write"}, {"handle", p.owner_end}, {"pattern", pattern(100, 3)}});
   // Fill the FIFO block by block until it refuses; every accepted block is whole.
   for (int i = 0;; ++i) {
     if (i > 4096) s.fail("the FIFO accepted 4096 non-blocking blocks without ever being full");
@@ -215,6 +235,11 @@ NPIPE_SCENARIO(fifo_data, write_deadline_reports_count, "FIFO-IO-6", "fifo", "ow
   s.expect(d.value("size", std::size_t{0}) == written,
            "the writer reported " + std::to_string(written) + " bytes, the reader got " +
                d.value("size", json()).dump());
+  // And they are the first `written` bytes of the payload, in order (FIFO-IO-1).
+  s.expect(d.value("sha256", std::string()) == pattern_sha256(written, 2),
+           "the " + std::to_string(written) +
+               " bytes the reader got are not the start of what was written (SHA-256 differs)",
+           {"FIFO-IO-1"});
 }
 
 NPIPE_SCENARIO(fifo_data, several_readers_share_bytes, "FIFO-MULTI-2", "fifo", "owner peer",

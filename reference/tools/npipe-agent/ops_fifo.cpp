@@ -48,7 +48,8 @@ void op_create(session& s, const request& r, nlohmann::json& reply) {
   std::string name = r.string_field("name");
   npipe::direction dir = r.dir();
   npipe::fifo_options opts;
-  opts.mode = static_cast<unsigned>(r.optional_int("mode", 0, 07777).value_or(0600));
+  // Without "mode" the library's own default applies (FIFO-CREATE-1 checks the library, not us).
+  if (auto mode = r.optional_int("mode", 0, 07777)) opts.mode = static_cast<unsigned>(*mode);
   opts.adopt_existing = r.optional_bool("adopt", false);
   reply["handle"] = s.add(npipe::fifo_owner::create(name, dir, opts));
 }
