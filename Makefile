@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 PYTHON     ?= /usr/bin/python3
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test test-unit test-spec test-python test-windows windows-agent conformance clean format
+.PHONY: all deps build test test-unit test-spec test-python test-windows windows-agent conformance clean format mutants test-mutants
 
 all: build
 
@@ -45,8 +45,10 @@ windows-agent:
 
 # test-windows first: it builds the Windows agent that the conformance suite's reference-windows
 # column (run by test-unit) drives under Wine. bench-smoke: the benchmarks at a tiny size, so they
-# keep working (they time nothing). test-asan last: the same tests under ASan+UBSan.
-test: test-spec test-windows test-unit bench-smoke test-python test-asan
+# keep working (they time nothing). test-mutants: 5 mutants of conformance/mutants/, a different
+# five each day, so the mutation machinery keeps working. test-asan last: the same tests under
+# ASan+UBSan.
+test: test-spec test-windows test-unit bench-smoke test-mutants test-python test-asan
 
 # The main job: the conformance suite against every implementation found here (reference-posix,
 # reference-windows under Wine, and one column per installed CPython; a configured column that
@@ -55,6 +57,18 @@ test: test-spec test-windows test-unit bench-smoke test-python test-asan
 conformance: build
 	@$(MAKE) --no-print-directory windows-agent || echo "conformance: the Windows agent could not be built; its column will say NOT RUN, and the run fails"
 	$(BUILD)/bin/npipe-conformance --report-dir build/conformance $(if $(IMPL),--impl '$(IMPL)' --only '$(firstword $(subst =, ,$(IMPL)))')
+
+# Mutation testing of the suite (conformance/mutants/README.md): every mutant, a plausible mistake
+# patched into a copy of the reference (POSIX, and Windows under Wine), must be rejected by the
+# suite, with the requirement it violates; the conformant variants of equivalent.txt must not be.
+# Prints a table and the score; build/mutants/report.json. MUTANTS_ARGS: --only ID, --backend posix.
+mutants: build
+	scripts/install-deps windows
+	$(PYTHON) conformance/mutants/run_mutants.py $(MUTANTS_ARGS)
+
+test-mutants: build
+	scripts/install-deps windows
+	$(PYTHON) conformance/mutants/run_mutants.py --sample 5
 
 clean:
 	rm -rf build
