@@ -321,6 +321,16 @@ class Agent:
         elif kind == "listener":
             v[1]["server"].close()
             await v[1]["server"].wait_closed()
+            # Before 3.13 (cleanup_socket) a closed unix server leaves its socket file: the agent
+            # removes it, only while it is still the one this listener bound (CHAN-LISTEN-5).
+            path, ident = v[1]["path"], v[1]["ident"]
+            if sys.version_info < (3, 13):
+                try:
+                    st = os.lstat(path)
+                    if stat.S_ISSOCK(st.st_mode) and (st.st_dev, st.st_ino) == ident:
+                        os.unlink(path)
+                except OSError:
+                    pass
         elif kind == "conn":
             v[1]["writer"].transport.abort()
 
@@ -469,8 +479,10 @@ class Agent:
             server = await asyncio.start_unix_server(on_client, address, backlog=64)
         except (OSError, ValueError) as e:
             raise os_fail(e, "listen " + address)
-        return {"handle": self.new_handle("l", ["listener", {"server": server, "queue": queue,
-                                                             "key": key, "form": form}])}
+        st = os.lstat(address)
+        return {"handle": self.new_handle("l", ["listener", {
+            "server": server, "queue": queue, "key": key, "form": form, "path": address,
+            "ident": (st.st_dev, st.st_ino)}])}
 
     async def op_accept(self, cmd):
         _, (_, l) = self.get(cmd, ("listener",))

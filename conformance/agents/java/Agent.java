@@ -264,7 +264,7 @@ public final class Agent {
   // -- handles -------------------------------------------------------------------------------------
   static final class Owner { Path path; String dir; Object key; boolean owns = true; }
   static final class End { FileChannel ch; String dir; }
-  static final class Listener { ServerSocketChannel ch; Selector sel; byte[] key; String challenge; Path path; }
+  static final class Listener { ServerSocketChannel ch; Selector sel; byte[] key; String challenge; Path path; Object ident; }
   static final class Conn {
     SocketChannel ch; Selector rsel, wsel; boolean readBroken;
     ByteBuffer in = ByteBuffer.allocate(65536).flip(); // bytes read, not yet a whole message
@@ -301,6 +301,12 @@ public final class Agent {
   }
 
   // -- FIFO profile ------------------------------------------------------------------------------
+  static Object identOf(Path p) throws IOException {
+    return Files.getAttribute(p, "unix:dev", LinkOption.NOFOLLOW_LINKS) + "/"
+        + Files.getAttribute(p, "unix:ino", LinkOption.NOFOLLOW_LINKS) + "/"
+        + ((Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 0170000);
+  }
+
   static boolean isFifo(Path p) throws IOException {
     int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
     return (mode & 0170000) == 0010000;
@@ -451,7 +457,18 @@ public final class Agent {
   void closeValue(Object v) throws IOException {
     if (v instanceof Owner) removeIfOurs((Owner) v);
     else if (v instanceof End) ((End) v).ch.close();
-    else if (v instanceof Listener) { ((Listener) v).sel.close(); ((Listener) v).ch.close(); }
+    else if (v instanceof Listener) {
+      // A closed ServerSocketChannel leaves its socket file (documented by the JDK): the agent
+      // removes it, only while it is still the one this listener bound (CHAN-LISTEN-5).
+      Listener l = (Listener) v;
+      l.sel.close();
+      l.ch.close();
+      try {
+        if (identOf(l.path).equals(l.ident)) Files.deleteIfExists(l.path);
+      } catch (IOException e) {
+        // gone or replaced: left alone
+      }
+    }
     else if (v instanceof Conn) { Conn k = (Conn) v; k.rsel.close(); k.wsel.close(); k.ch.close(); }
   }
 
@@ -678,6 +695,7 @@ public final class Agent {
     l.key = key;
     l.challenge = form;
     l.path = p;
+    l.ident = identOf(p);
     return Map.of("handle", add("l", l));
   }
 
@@ -848,6 +866,9 @@ public final class Agent {
 
   public static void main(String[] args) throws IOException {
     Agent a = new Agent();
+    // The JDK opens /dev/null once for its own use the first time a FileChannel is closed:
+    // done here, so that a timed-out open is not seen to leave a descriptor behind (FIFO-OPEN-3).
+    FileChannel.open(Path.of("/dev/null"), StandardOpenOption.READ).close();
     PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
     InputStream in = System.in;
     java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(in, StandardCharsets.UTF_8));

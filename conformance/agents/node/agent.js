@@ -98,10 +98,20 @@ function getHandle(cmd, kinds, key = 'handle') {
 // -- a byte source over a net.Socket: bytes Node has read, waiting for their op ----------------
 // A read end of a FIFO and a Channel connection are both net.Socket (libuv uv_pipe_open /
 // uv_pipe_connect); Node reads ahead into this buffer, the ops take from it.
+// A FIFO's read end is kept paused between reads (socket.pause() stops libuv reading), so the
+// agent takes from the kernel only while a read is in flight: a writer still meets a full FIFO
+// when nobody reads (FIFO-IO-4). A connection reads ahead freely: its framing is the agent's.
 class Inbox {
-  constructor(sock) {
+  constructor(sock, pauseIdle) {
     this.sock = sock; this.chunks = []; this.size = 0; this.eof = false; this.error = null; this.wake = null;
-    sock.on('data', (d) => { this.chunks.push(d); this.size += d.length; this.notify(); });
+    this.pauseIdle = pauseIdle;
+    if (pauseIdle) sock.pause();
+    if (sock.destroyed || sock.readableEnded) this.eof = true;
+    sock.on('data', (d) => {
+      this.chunks.push(d); this.size += d.length;
+      if (this.pauseIdle) sock.pause();
+      this.notify();
+    });
     sock.on('end', () => { this.eof = true; this.notify(); });
     sock.on('error', (e) => { this.error = e; this.notify(); });
     sock.on('close', () => { this.eof = true; this.notify(); });
@@ -117,6 +127,7 @@ class Inbox {
   // Waits until `n` bytes are there, or EOF/error, or the deadline (a steady-clock ms value).
   async wait(n, deadline) {
     while (this.size < n && !this.eof && !this.error) {
+      if (this.pauseIdle) this.sock.resume();
       const left = deadline === undefined ? undefined : deadline - performance.now();
       if (left !== undefined && left <= 0) return false;
       await new Promise((resolve) => {
@@ -192,7 +203,7 @@ async function openFifo(path, d, timeout) {
   // polls it, which is how Node reads and writes a FIFO without blocking its loop.
   const sock = new net.Socket({ fd, readable: d === 'r', writable: d === 'w' });
   const end = { kind: 'end', dir: d, sock };
-  if (d === 'r') end.inbox = new Inbox(sock);
+  if (d === 'r') end.inbox = new Inbox(sock, true);
   else sock.on('error', () => {});
   return end;
 }
@@ -267,7 +278,9 @@ async function opRelease(cmd) { const [, o] = getHandle(cmd, ['owner']); o.ident
 async function closeValue(v) {
   if (v.kind === 'owner') await removeIfOurs(v);
   else if (v.kind === 'end' || v.kind === 'conn') v.sock.destroy();
-  else if (v.kind === 'listener') await new Promise((r) => v.server.close(() => r()));
+  // server.close()'s callback waits for every accepted connection to end: not awaited, the
+  // listening socket itself is closed at once (CHAN-LIFE-3).
+  else if (v.kind === 'listener') { v.server.close(); for (const c of v.queue) c.sock.destroy(); }
 }
 async function opClose(cmd) {
   const [h, v] = getHandle(cmd, ['owner', 'end', 'listener', 'conn']);
@@ -382,7 +395,7 @@ function authOf(cmd) {
 
 function newConn(sock) {
   const conn = { kind: 'conn', sock, readBroken: false };
-  conn.inbox = new Inbox(sock);
+  conn.inbox = new Inbox(sock, false);
   return conn;
 }
 
@@ -393,8 +406,7 @@ async function opListen(cmd) {
   const server = net.createServer();
   const listener = { kind: 'listener', server, auth, queue: [], wake: null, error: null };
   server.on('connection', (sock) => {
-    sock.pause();
-    listener.queue.push(sock);
+    listener.queue.push(newConn(sock));  // Node accepted it already: its bytes are buffered
     const w = listener.wake; listener.wake = null; if (w) w();
   });
   await new Promise((resolve, reject) => {
@@ -417,9 +429,8 @@ async function opAccept(cmd) {
       if (left !== undefined) setTimeout(() => { if (l.wake === resolve) { l.wake = null; resolve(); } }, left);
     });
   }
-  const sock = l.queue.shift();
-  const conn = newConn(sock);
-  sock.resume();
+  const conn = l.queue.shift();
+  const sock = conn.sock;
   if (l.auth.key !== null) {
     const hsDeadline = Math.min(deadline ?? Infinity, performance.now() + HANDSHAKE_MS);
     try {
@@ -517,6 +528,9 @@ async function run(line) {
 }
 
 async function main() {
+  // libuv starts its thread pool (4 threads) on the first fs call: started here, so that a
+  // timed-out open is not seen to leave threads behind (FIFO-OPEN-3 counts them).
+  await Promise.all([1, 2, 3, 4].map(() => fsp.stat('/')));
   const lines = [];
   let wake = null, eof = false, buf = '';
   process.stdin.setEncoding('utf8');

@@ -136,6 +136,8 @@ struct Conn {
 }
 struct Listener {
     l: UnixListener,
+    path: String,
+    ident: (u64, u64), // the socket file this listener made
     key: Option<Vec<u8>>,
     challenge: String,
 }
@@ -380,7 +382,23 @@ impl Agent {
     fn close_handle(h: Handle) -> R<()> {
         match h {
             Handle::Owner(mut o) => Agent::remove_if_ours(&mut o),
-            _ => Ok(()), // File, UnixListener (which leaves its socket file), UnixStream: dropped
+            // std's UnixListener leaves its socket file when dropped (README.md): the agent
+            // removes it, only while it is still the one this listener made (CHAN-LISTEN-5).
+            Handle::Listener(l) => {
+                let mut o = Owner { path: l.path.clone(), dir: 'r', ident: Some(l.ident) };
+                drop(l);
+                match std::fs::symlink_metadata(&o.path) {
+                    Ok(md) if md.file_type().is_socket() => {
+                        o.ident = o.ident.filter(|&(d, i)| md.dev() == d && md.ino() == i);
+                        if o.ident.is_some() {
+                            std::fs::remove_file(&o.path).map_err(|e| os_fail(e, "unlink"))?;
+                        }
+                        Ok(())
+                    }
+                    _ => Ok(()),
+                }
+            }
+            _ => Ok(()), // File, UnixStream: closed when dropped
         }
     }
 
@@ -399,7 +417,10 @@ impl Agent {
         let (key, challenge) = auth_of(c)?;
         check_name(address)?;
         let l = UnixListener::bind(address).map_err(|e| os_fail(e, &format!("listen {}", address)))?;
-        Ok(vec![("handle", self.add("l", Handle::Listener(Listener { l, key, challenge })))])
+        let md = std::fs::symlink_metadata(address).map_err(|e| os_fail(e, "lstat"))?;
+        let ident = (md.dev(), md.ino());
+        let listener = Listener { l, path: address.to_string(), ident, key, challenge };
+        Ok(vec![("handle", self.add("l", Handle::Listener(listener)))])
     }
 
     fn accept(&mut self, c: &Cmd) -> R<Reply> {
