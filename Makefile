@@ -25,6 +25,8 @@ test-unit: build
 # The requirement registry: IDs well formed and unique, citations real, every MUST tested.
 test-spec: deps
 	$(PYTHON) spec/tools/check_requirements.py
+	$(PYTHON) spec/tools/errors_table.py --check
+	$(PYTHON) spec/tools/vectors.py --check
 
 # Interop with the real CPython: every interpreter 3.8+ found here, against bin/npipe and npipe-agent.
 test-python: build

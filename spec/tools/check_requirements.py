@@ -154,6 +154,54 @@ def spec_mentions(root: Path, reg: registry.Registry, first_words) -> List[regis
     return problems
 
 
+UNVERIFIED_RE = re.compile(r"\bunverified\b", re.I)
+# A source key: "[XSH-open]", "[MS-CreateNamedPipe]", "[unix.7]" (section 3.3); not a Markdown link.
+SOURCE_KEY_RE = re.compile(r"\[([A-Za-z][A-Za-z0-9_.]*(?:-[A-Za-z0-9_.]+)*)\](?![(\[])")
+NOT_KEYS = set(registry.STRENGTHS) | set(registry.PROFILES) | set(registry.PLATFORMS)
+SOURCES_HEADING = re.compile(r"^## \d+\. Sources\s*$")
+
+
+def _prose_lines(p: Path):
+    """(line number, text) of a spec file outside fenced code blocks, inline code removed."""
+    fenced = False
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+        if registry.FENCE_RE.match(line):
+            fenced = not fenced
+            continue
+        if not fenced:
+            yield n, re.sub(r"`[^`]*`", "", line)
+
+
+def count_unverified(root: Path) -> int:
+    """The **unverified** marks of the spec: facts neither observed nor read in a primary source."""
+    return sum(len(UNVERIFIED_RE.findall(t)) for p in registry.spec_files(root / "spec")
+               for _, t in _prose_lines(p))
+
+
+def source_keys(root: Path) -> List[registry.Problem]:
+    """Every source key used in the spec is defined in a "Sources" section (so nothing cited is
+    outside the repository's own list of public sources)."""
+    defined, used = set(), []
+    for p in registry.spec_files(root / "spec"):
+        rel = str(p.relative_to(root))
+        in_sources = False
+        for n, text in _prose_lines(p):
+            if text.startswith("## "):
+                in_sources = bool(SOURCES_HEADING.match(text))
+            for m in SOURCE_KEY_RE.finditer(text):
+                key = m.group(1)
+                if key in NOT_KEYS or not any(c.isupper() or c == "." for c in key):
+                    continue
+                if in_sources:
+                    defined.add(key)
+                else:
+                    used.append((rel, n, key))
+    if not defined:
+        return []
+    return [registry.Problem(rel, n, f"cites source [{key}], which no Sources section defines")
+            for rel, n, key in used if key not in defined]
+
+
 NOT_OBSERVABLE = "Not observable through the driver protocol:"
 NOT_TESTABLE = "Not testable:"
 
@@ -176,6 +224,7 @@ def main(argv=None) -> int:
     cites, cite_problems = scan(root, first_words)
     problems += cite_problems
     problems += spec_mentions(root, reg, first_words)
+    problems += source_keys(root)
 
     by_id: Dict[str, List[Citation]] = defaultdict(list)
     for c in cites:
@@ -205,7 +254,8 @@ def main(argv=None) -> int:
     untested = [r for r in musts if r not in tested and r not in reviewed]
     library_only = [r for r in tested if not any(c.area == "conformance" for c in by_id[r.id])]
 
-    print(f"requirements: {len(reqs)}, MUST: {len(musts)}, tested: {len(tested)}")
+    print(f"requirements: {len(reqs)}, MUST: {len(musts)}, tested: {len(tested)}, "
+          f"unverified: {count_unverified(root)}")
     if reviewed:
         print(f"  not testable, verified by review only ({len(reviewed)}): "
               + " ".join(r.id for r in reviewed))

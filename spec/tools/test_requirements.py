@@ -257,3 +257,17 @@ def test_real_spec_is_well_formed_and_keeps_every_id():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_summary_counts_unverified_marks(tmp_path):
+    spec = SPEC + "\nA fact (**unverified**). Another, unverified too. `unverified` in code is not one.\n"
+    rc, out = run_check(make_tree(tmp_path, spec=spec))
+    assert rc == 0, out
+    assert "requirements: 4, MUST: 1, tested: 1, unverified: 2" in out
+
+
+def test_source_keys_must_be_defined_in_sources(tmp_path):
+    spec = SPEC + "\nA fact ([XSH-open]), another ([MS-Nowhere]).\n\n## 13. Sources\n- [XSH-open]: a page\n"
+    rc, out = run_check(make_tree(tmp_path, spec=spec))
+    assert rc == 1
+    assert "cites source [MS-Nowhere]" in out and "[XSH-open]," not in out

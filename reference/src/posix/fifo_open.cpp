@@ -2,7 +2,8 @@
 // (blocking, non-blocking, with a deadline) of spec FIFO-OPEN-1..9.
 //
 // How a reader waits for a writer with a deadline (there is no poll event for "a writer arrived":
-// Linux poll reports nothing for a writer that has not written, behaviours.md P6):
+// Linux poll reports nothing for a writer that has not written, torvalds/linux fs/pipe.c pipe_poll;
+// spec section 11):
 //   1. open O_RDONLY|O_NONBLOCK. This returns at once, proves the type (fstat), and makes us a
 //      reader, so writers using non-blocking or deadline opens get in from now on.
 //   2. a helper thread does a blocking open O_RDONLY of the same inode; the kernel returns it when

@@ -1,5 +1,6 @@
 // The Channel profile on Windows (include/npipe/channel.hpp), byte-compatible with CPython's
-// AF_PIPE Listener/Client (behaviours Y4, Y5; spec CHAN-*):
+// AF_PIPE Listener/Client (CPython Lib/multiprocessing/connection.py PipeListener, PipeClient,
+// PipeConnection; spec CHAN-*):
 //
 //  - listen: CreateNamedPipe(PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
 //  FILE_FLAG_FIRST_PIPE_INSTANCE
@@ -19,10 +20,11 @@
 //    SetNamedPipeHandleState(PIPE_READMODE_MESSAGE). No listener: not_found (CHAN-CONNECT-1).
 //  - messages: one WriteFile per message, no header (CHAN-FRAME-5); zero-length messages exist.
 //    A receive first waits with a zero-byte ReadFile: it completes with ERROR_MORE_DATA when a
-//    message is there without consuming any of it, or succeeds when the message is empty (W7).
-//    PeekNamedPipe then gives the message's length: longer than maxlength -> message_too_long with
-//    nothing read or allocated, and the connection becomes write-only (CHAN-RECV-1, -2); otherwise
-//    one ReadFile of exactly that length. ERROR_BROKEN_PIPE is EOF (always on a message boundary).
+//    message is there without consuming any of it, or succeeds when the message is empty (spec
+//    CHAN-FRAME-5; Microsoft's "Named Pipe Type, Read, and Wait Modes"). PeekNamedPipe then gives
+//    the message's length: longer than maxlength -> message_too_long with nothing read or
+//    allocated, and the connection becomes write-only (CHAN-RECV-1, -2); otherwise one ReadFile of
+//    exactly that length. ERROR_BROKEN_PIPE is EOF (always on a message boundary).
 //  - the handshake is src/common/handshake.*, with each handshake message one pipe message.
 //  - recv_bytes/poll on a closed connection, recv_bytes on a write-only one: io_error, as on POSIX.
 #include <algorithm>
@@ -58,8 +60,8 @@ win32::unique_handle create_channel_instance(const std::string& path, unsigned m
   if (h == INVALID_HANDLE_VALUE) {
     DWORD err = ::GetLastError();
     const std::string what = "listen on '" + path + "'";
-    // FILE_FLAG_FIRST_PIPE_INSTANCE on a live name: ERROR_ACCESS_DENIED (W8); a live name whose
-    // instances are all taken (a FIFO): ERROR_PIPE_BUSY.
+    // FILE_FLAG_FIRST_PIPE_INSTANCE on a live name: ERROR_ACCESS_DENIED (CreateNamedPipe page); a
+    // live name whose instances are all taken (a FIFO): ERROR_PIPE_BUSY.
     if (first && (err == ERROR_ACCESS_DENIED || err == ERROR_PIPE_BUSY)) {
       win32::throw_win32(errc::already_exists, err, what + ": the name is held by a live pipe");
     }
