@@ -448,9 +448,10 @@ int run_main(int argc, char** argv) {
   bool unexpected = false;
   for (const auto& r : rep.results)
     unexpected = unexpected || r.unexpected();
+  // An implementation that did not start, or a column NOT RUN for a missing prerequisite, fails
+  // the run: a column must never vanish in silence (scripts/install-deps installs what they need).
   for (const auto& i : rep.implementations)
-    unexpected = unexpected || (!i.probe_error.empty() &&
-                                (i.not_run.empty() || not_run_named.count(i.name)));
+    unexpected = unexpected || !i.probe_error.empty();
   for (const auto& i : rep.implementations)
     if (!i.not_run.empty())
       std::cerr << "\n" << i.name << ": NOT RUN (" << i.not_run << ")\n";
