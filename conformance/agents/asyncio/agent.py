@@ -98,9 +98,8 @@ def payload(cmd):
     return b64(cmd, "data")
 
 
-def check_name(name):
-    if not name or "\0" in name:
-        raise Fail("invalid_name", "empty name or NUL byte")
+# Names go to Python as given (NAME-2): what os and asyncio do with an empty name or a NUL byte is
+# what the suite sees (NAME-3).
 
 
 async def within(coro, timeout_ms):
@@ -158,7 +157,6 @@ class Agent:
         path = field(cmd, "name", str, required=True)
         d = direction(cmd)
         mode = field(cmd, "mode", int, 0o600)
-        check_name(path)
         if field(cmd, "adopt", bool, False):
             try:
                 st = os.lstat(path)
@@ -221,7 +219,6 @@ class Agent:
             path = owner[1]
         else:
             path, d = field(cmd, "name", str, required=True), direction(cmd)
-            check_name(path)
         fd = await self.open_fd(path, d, timeout_ms)
         if not stat.S_ISFIFO(os.fstat(fd).st_mode):
             os.close(fd)
@@ -469,7 +466,6 @@ class Agent:
     async def op_listen(self, cmd):
         address = field(cmd, "address", str, required=True)
         key, form = self.auth(cmd)
-        check_name(address)
         queue = asyncio.Queue()
 
         async def on_client(reader, writer):
@@ -506,7 +502,6 @@ class Agent:
         address = field(cmd, "address", str, required=True)
         key, form = self.auth(cmd)
         timeout_ms = timeout_of(cmd)
-        check_name(address)
         deadline = self.hs_deadline(timeout_ms)
         try:
             reader, writer = await within(asyncio.open_unix_connection(address), timeout_ms)

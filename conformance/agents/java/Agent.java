@@ -253,7 +253,6 @@ public final class Agent {
   }
 
   static Path pathOf(String name) {
-    if (name.isEmpty() || name.indexOf('\0') >= 0) throw new Fail("invalid_name", "empty name or NUL byte");
     try {
       return Path.of(name); // the JDK's way to name a file; it normalises (README.md, NAME-2)
     } catch (InvalidPathException e) {

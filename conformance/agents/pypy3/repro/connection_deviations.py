@@ -1,5 +1,5 @@
 # PyPy 3's multiprocessing.connection is CPython 3.9's: the deviations of the cpython-connection
-# columns, each shown here in a few lines (CHAN-LISTEN-1, -3, -5, CHAN-FRAME-4, NAME-4).
+# columns, each shown here in a few lines (CHAN-LISTEN-1, -3, -5, CHAN-FRAME-4, NAME-4, NAME-3).
 import os, socket, stat, struct, sys, platform
 from multiprocessing.connection import Listener, Client
 found = []
@@ -24,6 +24,12 @@ try:
 except OSError as e:
     if e.errno is None:
         found.append("NAME-4: a long address gives OSError without errno (%s)" % e)
-ok = len(found) == 5
+try:
+    l2 = Listener("x\0y")
+    if os.path.exists("x"):
+        found.append("NAME-3: Listener('x\\0y') bound 'x'")
+except (OSError, ValueError):
+    pass
+ok = len(found) == 6
 print(("REPRODUCED on PyPy %s: " % platform.python_version() if ok else "NOT REPRODUCED: ") + "; ".join(found))
 sys.exit(not ok)
