@@ -10,11 +10,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -153,7 +153,8 @@ std::string sh_quote(const std::string& s) {
 }
 
 std::string wineserver_bin() {
-  for (const char* c : {"/usr/bin/wineserver", "/usr/lib/wine/wineserver64", "/usr/lib/wine/wineserver"})
+  for (const char* c :
+       {"/usr/bin/wineserver", "/usr/lib/wine/wineserver64", "/usr/lib/wine/wineserver"})
     if (access(c, X_OK) == 0) return c;
   return "wineserver";
 }
@@ -190,9 +191,9 @@ bool start_wine(const implementation& impl, std::string& why) {
   rc = std::system((env + "timeout 120 /bin/sh -c " + sh_quote("exec " + impl.command) +
                     " </dev/null >/dev/null 2>&1")
                        .c_str());
-  long ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::steady_clock::now() - t0)
-                                  .count());
+  long ms = static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
   std::cerr << "npipe-conformance: " << impl.name << ": wineserver up for " << impl.wineprefix
             << " (warm-up " << ms << " ms)\n";
   if (rc != 0) {
@@ -453,8 +454,7 @@ int run_main(int argc, char** argv) {
   for (const auto& i : rep.implementations)
     unexpected = unexpected || !i.probe_error.empty();
   for (const auto& i : rep.implementations)
-    if (!i.not_run.empty())
-      std::cerr << "\n" << i.name << ": NOT RUN (" << i.not_run << ")\n";
+    if (!i.not_run.empty()) std::cerr << "\n" << i.name << ": NOT RUN (" << i.not_run << ")\n";
   return unexpected || gtest_status != 0 ? 1 : 0;
 }
 

@@ -77,5 +77,4 @@ std::string markup_escape(const std::string& s) {
   return o;
 }
 
-
 }  // namespace npipe::conformance

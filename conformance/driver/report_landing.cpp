@@ -27,7 +27,8 @@ bool applies_to(const std::string& platforms, const std::string& platform) {
   for (std::string item; std::getline(in, item, ',');) {
     item.erase(0, item.find_first_not_of(' '));
     item.erase(item.find_last_not_of(' ') + 1);
-    if (item == "all" || item == platform || (item == "posix" && platform != "windows")) return true;
+    if (item == "all" || item == platform || (item == "posix" && platform != "windows"))
+      return true;
   }
   return false;
 }
@@ -58,7 +59,7 @@ std::string landing_html(const report& r) {
       impls.insert(impl);
     bool all_ref = std::all_of(impls.begin(), impls.end(),
                                [&](const std::string& n) { return references.count(n) > 0; });
-    verdict here = x.status == "PASS" ? verdict::pass
+    verdict here = x.status == "PASS"   ? verdict::pass
                    : x.status == "SKIP" ? verdict::skip
                    : x.status == "N/A"  ? verdict::na
                                         : verdict::fail;
@@ -142,8 +143,11 @@ std::string landing_html(const report& r) {
       } else if (t.pass == 0 && t.fail == 0) {
         o << "<td class=\"c na\">n/a</td>";
       } else {
-        o << "<td class=\"c " << (t.fail ? "bad" : t.na ? "known" : "ok") << "\">" << t.pass << "/"
-          << n << "</td>";
+        o << "<td class=\"c "
+          << (t.fail ? "bad"
+              : t.na ? "known"
+                     : "ok")
+          << "\">" << t.pass << "/" << n << "</td>";
       }
     }
     o << "</tr>";

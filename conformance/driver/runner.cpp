@@ -155,8 +155,7 @@ result run_scenario(const scenario_def& def,
   bool windows = platforms.count("windows") > 0;
   if (windows) {
     std::string why = posix_checks_of(def.name);
-    if (!why.empty())
-      return finish("SKIP", "not applicable on windows: " + why);
+    if (!why.empty()) return finish("SKIP", "not applicable on windows: " + why);
   }
 
   unsigned n = ++counter;

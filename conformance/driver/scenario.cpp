@@ -222,8 +222,8 @@ void scene::expect_pending(call& c, const std::string& what) {
     if (round % 10 == 0 && !opts_.grace_only) group = processes_in_group(a.proc().pid());
     // Without /proc proof (a non-Linux agent, such as a Windows one under Wine, whose Linux
     // threads say nothing about the call): the grace period (spec/driver-protocol.md section 6).
-    auto sample = opts_.grace_only ? block_sample::unknown
-                                   : sample_blocked(group, a.proc().stdin_fd());
+    auto sample =
+        opts_.grace_only ? block_sample::unknown : sample_blocked(group, a.proc().stdin_fd());
     switch (sample) {
       case block_sample::blocked:
         // Three looks in a row: one look can land between two system calls of a busy agent.

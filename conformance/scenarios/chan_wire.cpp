@@ -91,7 +91,6 @@ NPIPE_SCENARIO(chan_wire, maxlength_without_reading, "CHAN-RECV-1 CHAN-RECV-2", 
   s.expect(m && *m == "still here", "the agent could not send after message_too_long");
 }
 
-
 // NPIPE_REQ: CHAN-RECV-4
 NPIPE_SCENARIO(chan_wire, deadline_inside_message_resumes, "CHAN-RECV-4", "channel", "agent",
                "A receive deadline that passes inside a message loses nothing; the next receive "

@@ -54,8 +54,8 @@ NPIPE_SCENARIO(names_raw, unrepresentable_addresses, "NAME-3 ERR-5", "channel", 
   s.agent1().fails({{"op", "listen"}, {"address", inside}}, "invalid_name");
   s.expect(!lstat_of(s.path("x")), "listening at 'x\\0y' made a socket file 'x'");
   // A leading NUL is a Linux abstract socket name: out of scope, so invalid (NAME-3).
-  std::string tag = "npipe-abstract-" + std::to_string(::getpid()) + "-" +
-                    s.dir().substr(s.dir().rfind('/') + 1);
+  std::string tag =
+      "npipe-abstract-" + std::to_string(::getpid()) + "-" + s.dir().substr(s.dir().rfind('/') + 1);
   s.agent1().fails({{"op", "listen"}, {"address", std::string(1, '\0') + tag}}, "invalid_name");
   s.expect(file_content("/proc/net/unix").find("@" + tag) == std::string::npos,
            "listening at a name with a leading NUL made an abstract socket");

@@ -15,7 +15,8 @@ NPIPE_POSIX_CHECKS(chan_wire_auth, "chan_wire_auth.*", "the driver's raw AF_UNIX
 // A stale AF_UNIX socket file the driver binds itself; stat of the socket file; umask and mode.
 NPIPE_POSIX_CHECKS(connect_stale, "chan_listen.connect_without_listener_not_found",
                    "a stale AF_UNIX socket file made by the driver");
-NPIPE_POSIX_CHECKS(socket_mode, "chan_listen.socket_mode_0600", "umask and stat of the socket mode");
+NPIPE_POSIX_CHECKS(socket_mode, "chan_listen.socket_mode_0600",
+                   "umask and stat of the socket mode");
 NPIPE_POSIX_CHECKS(stale_replaced, "chan_listen.stale_socket_replaced",
                    "a stale AF_UNIX socket file made by the driver");
 NPIPE_POSIX_CHECKS(non_socket, "chan_listen.non_socket_left_alone",
