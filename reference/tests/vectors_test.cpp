@@ -125,12 +125,20 @@ TEST(Vectors, ResponderSendsTheTranscriptsAnswer) {
   EXPECT_GE(n, 4);
 }
 
-// NPIPE_REQ: CHAN-AUTH-4
+// On Windows a {sha3_*} answer may be refused where BCrypt has no SHA-3 (CHAN-AUTH-12 (b); Wine
+// 8.0 has none): then the refusal must say so, and every other vector still holds.
+// NPIPE_REQ: CHAN-AUTH-4 CHAN-AUTH-12
 TEST(Vectors, VerifierAcceptsExactlyTheVectorsAnswers) {
   const std::string key = key_of(handshake());
   for (const auto& v : handshake().at("verifier")) {
     const auto problem =
         hs::response_problem(key, unhex(v.at("challenge_hex")), unhex(v.at("answer_hex")));
+#ifdef _WIN32
+    if (problem && v.at("name").get<std::string>().find("{sha3_") == 0 &&
+        problem->find("not available on this platform") != std::string::npos) {
+      continue;
+    }
+#endif
     EXPECT_EQ(!problem.has_value(), v.at("result") == "ok")
         << v.at("name") << (problem ? ": " + *problem : std::string());
   }
