@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <map>
 #include <string>
 
@@ -18,6 +19,7 @@
 #ifdef _WIN32
 #include <windows.h>
 
+#include "npipe/channel.hpp"
 #include "win32/errors.hpp"
 #else
 #include <cerrno>
@@ -189,5 +191,28 @@ TEST(ErrorMap, MkfifoOnAFileSystemWithoutFifosIsUnsupported) {
 #else
   GTEST_SKIP() << "needs a Linux devpts mount (see spec/errors.json create/posix/EPERM)";
 #endif
+}
+#endif
+
+#ifdef _WIN32
+// spec/errors.json connect/windows/ERROR_INVALID_PARAMETER: a channel client that reaches a
+// byte-mode duplex pipe (not a channel listener's) gets not_a_pipe, not io_error (the platform
+// refuses message mode with that code, O-13; the reference finds out from the pipe's type before
+// it asks). The pipe is made here with CreateNamedPipe itself: npipe's own FIFO pipes are
+// one-way, and a client asking for both directions meets ERROR_ACCESS_DENIED first.
+// NPIPE_REQ: ERR-1
+TEST(ErrorMap, ChannelConnectToAByteModePipeIsNotAPipe) {
+  const std::string name =
+      "\\\\.\\pipe\\npipe-error-map-" + std::to_string(::GetCurrentProcessId());
+  HANDLE byte_pipe = ::CreateNamedPipeA(name.c_str(), PIPE_ACCESS_DUPLEX,
+                                        PIPE_TYPE_BYTE | PIPE_WAIT, 1, 4096, 4096, 0, nullptr);
+  ASSERT_NE(byte_pipe, INVALID_HANDLE_VALUE) << ::GetLastError();
+  try {
+    auto c = npipe::connection::connect(name, {}, npipe::deadline::after(std::chrono::seconds(5)));
+    ADD_FAILURE() << "a channel client connected to a byte-mode pipe";
+  } catch (const npipe::error& e) {
+    EXPECT_EQ(e.value(), npipe::errc::not_a_pipe) << e.what();
+  }
+  ::CloseHandle(byte_pipe);
 }
 #endif
