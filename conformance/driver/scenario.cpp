@@ -1,15 +1,12 @@
 // scenario.cpp: the scenario vocabulary (see scenario.hpp).
 #include "scenario.hpp"
 
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <sstream>
 
 #include "blocked.hpp"
 #include "expectations.hpp"
+#include "platform.hpp"
 
 namespace npipe::conformance {
 
@@ -158,7 +155,7 @@ scene::~scene() {
   kill_everything();
   std::lock_guard<std::mutex> lock(mu_);
   for (int fd : fds_)
-    ::close(fd);
+    platform::close_socket(fd);
   fds_.clear();
 }
 
@@ -185,7 +182,7 @@ actor& scene::role(const std::string& role, int index, std::optional<unsigned> u
   auto a = std::make_unique<agent>(o);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    pgids_.push_back(a->proc().pid());
+    killers_.push_back(a->proc().killer());
   }
   auto& ref = *a;
   agents_[key] = std::move(a);
@@ -216,7 +213,7 @@ void scene::expect_pending(call& c, const std::string& what) {
     // Without /proc proof (a non-Linux agent, such as a Windows one under Wine, whose Linux
     // threads say nothing about the call): the grace period (spec/driver-protocol.md section 6).
     auto sample =
-        opts_.grace_only ? block_sample::unknown : sample_blocked(group, a.proc().stdin_fd());
+        opts_.grace_only ? block_sample::unknown : sample_blocked(group, a.proc().stdin_drained());
     switch (sample) {
       case block_sample::blocked:
         // Three looks in a row: one look can land between two system calls of a busy agent.
@@ -266,16 +263,16 @@ int scene::adopt_fd(int fd) {
 
 void scene::close_fd(int fd) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (fds_.erase(fd)) ::close(fd);
+  if (fds_.erase(fd)) platform::close_socket(fd);
 }
 
 void scene::kill_everything() noexcept {
   std::lock_guard<std::mutex> lock(mu_);
-  for (pid_t g : pgids_)
-    ::kill(-g, SIGKILL);
+  for (const auto& k : killers_)
+    k->kill();
   // Wakes the body if it waits on a driver-side socket.
   for (int fd : fds_)
-    ::shutdown(fd, SHUT_RDWR);
+    platform::shutdown_socket(fd);
 }
 
 void scene::finish_agents() {

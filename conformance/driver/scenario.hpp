@@ -14,8 +14,6 @@
 // what must happen, in order.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <functional>
 #include <map>
@@ -213,8 +211,8 @@ class scene {
   std::vector<std::string> order_;
   std::set<std::string> driver_made_;
   std::vector<std::string> notes_;
-  std::mutex mu_;  // guards pgids_ and fds_ against the watchdog thread
-  std::vector<pid_t> pgids_;
+  std::mutex mu_;  // guards killers_ and fds_ against the watchdog thread
+  std::vector<std::shared_ptr<group_killer>> killers_;
   std::set<int> fds_;
 };
 
