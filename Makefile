@@ -28,6 +28,7 @@ test-spec: deps
 	$(PYTHON) spec/tools/check_requirements.py
 	$(PYTHON) spec/tools/errors_table.py --check
 	$(PYTHON) spec/tools/vectors.py --check
+	$(PYTHON) -m pytest -q -p no:cacheprovider spec/tools
 
 # Interop with the real CPython: every interpreter 3.8+ found here, against bin/npipe and npipe-agent.
 test-python: build
@@ -50,12 +51,13 @@ windows-agent:
 test: test-spec test-windows test-unit bench-smoke test-python test-asan
 
 # The main job: the conformance suite against every implementation found here (reference-posix,
-# reference-windows under Wine when built, and one column per installed CPython). IMPL='name=cmd'
-# validates an outside implementation instead, partnered by the reference in both role orders.
-# The runtime columns (conformance/agents/) need their toolchains: installed first, then built by
-# `build`; run-repros checks that every reproducer of conformance/FINDINGS.md still reproduces.
+# reference-windows under Wine, and one column per installed CPython and per other runtime; a
+# configured column that cannot run fails it). IMPL='name=cmd' validates an outside implementation
+# instead, partnered by the reference in both role orders. The runtime columns
+# (conformance/agents/) need their toolchains: installed first, then built by `build`; run-repros
+# checks that every reproducer of conformance/FINDINGS.md still reproduces.
 conformance: runtimes-deps build
-	@$(MAKE) --no-print-directory windows-agent || echo "conformance: the Windows agent could not be built; its column will say NOT RUN"
+	@$(MAKE) --no-print-directory windows-agent || echo "conformance: the Windows agent could not be built; its column will say NOT RUN, and the run fails"
 	$(BUILD)/bin/npipe-conformance --report-dir build/conformance $(if $(IMPL),--impl '$(IMPL)' --only '$(firstword $(subst =, ,$(IMPL)))')
 	$(if $(IMPL),,$(PYTHON) conformance/agents/run-repros --work build/conformance/repros)
 

@@ -31,17 +31,17 @@ std::string stale_socket(scene& s, const std::string& leaf) {
 
 }  // namespace
 
-// NPIPE_REQ: CHAN-CONNECT-1
 NPIPE_SCENARIO(chan_listen, connect_without_listener_not_found, "CHAN-CONNECT-1", "channel",
-               "agent", "Connecting where no listener is gives not_found (no file, stale socket)") {
+               "agent", needs::posix("a stale AF_UNIX socket file made by the driver"),
+               "Connecting where no listener is gives not_found (no file, stale socket)") {
   s.agent1().fails({{"op", "connect"}, {"address", s.path("nothing")}}, "not_found");
   std::string stale = stale_socket(s, "stale");
   s.driver_made(stale);
   s.agent1().fails({{"op", "connect"}, {"address", stale}}, "not_found");
 }
 
-// NPIPE_REQ: CHAN-LISTEN-1
 NPIPE_SCENARIO(chan_listen, socket_mode_0600, "CHAN-LISTEN-1", "channel", "agent",
+               needs::posix("umask and stat of the socket mode"),
                "The listener's socket file has mode 0600, even under umask 0") {
   s.role("agent", 0, 0u);
   std::string a = s.path("sock");
@@ -54,7 +54,6 @@ NPIPE_SCENARIO(chan_listen, socket_mode_0600, "CHAN-LISTEN-1", "channel", "agent
   s.expect((st->st_mode & 07777) == 0600, buf);
 }
 
-// NPIPE_REQ: CHAN-LISTEN-2
 NPIPE_SCENARIO(chan_listen, address_in_use, "CHAN-LISTEN-2", "channel", "server client",
                "Listening where a live listener is gives already_exists and does not disturb it") {
   std::string a = s.path("sock");
@@ -66,16 +65,16 @@ NPIPE_SCENARIO(chan_listen, address_in_use, "CHAN-LISTEN-2", "channel", "server 
   exchange(s, s.role("server"), s.role("client"), p);
 }
 
-// NPIPE_REQ: CHAN-LISTEN-3
 NPIPE_SCENARIO(chan_listen, stale_socket_replaced, "CHAN-LISTEN-3", "channel", "server client",
+               needs::posix("a stale AF_UNIX socket file made by the driver"),
                "A stale socket file (connect refused) is replaced by a new listener") {
   std::string a = stale_socket(s, "sock");
   auto p = connect_pair(s, s.role("server"), s.role("client"), a);
   exchange(s, s.role("server"), s.role("client"), p);
 }
 
-// NPIPE_REQ: CHAN-LISTEN-4
 NPIPE_SCENARIO(chan_listen, non_socket_left_alone, "CHAN-LISTEN-4", "channel", "agent",
+               needs::posix("files, directories and FIFOs made at the address"),
                "A regular file, directory or FIFO at the address gives already_exists, untouched") {
   std::string f = s.path("file");
   std::ofstream(f) << "keep";
@@ -95,8 +94,8 @@ NPIPE_SCENARIO(chan_listen, non_socket_left_alone, "CHAN-LISTEN-4", "channel", "
   s.expect(st && S_ISDIR(st->st_mode), "the directory was replaced");
 }
 
-// NPIPE_REQ: CHAN-LISTEN-5
 NPIPE_SCENARIO(chan_listen, close_removes_own_socket_only, "CHAN-LISTEN-5", "channel", "agent",
+               needs::posix("stat of the socket file and a file made at the address"),
                "Closing a listener removes its socket file, but not a file that replaced it") {
   std::string a = s.path("sock");
   std::string l = handle_of(s, s.agent1().ok({{"op", "listen"}, {"address", a}}));
@@ -112,7 +111,6 @@ NPIPE_SCENARIO(chan_listen, close_removes_own_socket_only, "CHAN-LISTEN-5", "cha
            "closing the listener removed a file it did not make");
 }
 
-// NPIPE_REQ: CHAN-ACCEPT-1
 NPIPE_SCENARIO(chan_listen, accept_blocks_until_client, "CHAN-ACCEPT-1", "channel", "server client",
                "Accept blocks until a client comes") {
   std::string a = s.path("sock");
@@ -123,7 +121,6 @@ NPIPE_SCENARIO(chan_listen, accept_blocks_until_client, "CHAN-ACCEPT-1", "channe
   exchange(s, s.role("server"), s.role("client"), {l, handle_of(s, acc.ok()), c});
 }
 
-// NPIPE_REQ: CHAN-ACCEPT-1
 NPIPE_SCENARIO(chan_listen, accept_deadline_times_out, "CHAN-ACCEPT-1", "channel", "agent",
                "Accept with a deadline and no client gives timeout") {
   std::string l = handle_of(s, s.agent1().ok({{"op", "listen"}, {"address", s.path("sock")}}));
@@ -133,7 +130,6 @@ NPIPE_SCENARIO(chan_listen, accept_deadline_times_out, "CHAN-ACCEPT-1", "channel
   s.agent1().fails({{"op", "accept"}, {"handle", l}, {"timeout_ms", 0}}, "would_block");
 }
 
-// NPIPE_REQ: CHAN-ACCEPT-2
 NPIPE_SCENARIO(chan_listen, many_clients, "CHAN-ACCEPT-2", "channel", "server client",
                "One listener serves three clients, each on its own connection") {
   const int n = 3;
@@ -195,20 +191,18 @@ void leaver_then_client(scene& s, const json& auth) {
 
 }  // namespace
 
-// NPIPE_REQ: CHAN-CONNECT-2
 NPIPE_SCENARIO(chan_listen, leaver_before_accept, "CHAN-CONNECT-2", "channel", "server client",
+               needs::posix("the driver's raw AF_UNIX peer (the leaver)"),
                "A client that connects and leaves before accept does not stop the next one") {
   leaver_then_client(s, json::object());
 }
 
-// NPIPE_REQ: CHAN-CONNECT-2 CHAN-AUTH-5
 NPIPE_SCENARIO(chan_listen, leaver_before_accept_with_key, "CHAN-CONNECT-2 CHAN-AUTH-5", "channel",
-               "server client",
+               "server client", needs::posix("the driver's raw AF_UNIX peer (the leaver)"),
                "With a key, a client that leaves before accept does not stop the next one") {
   leaver_then_client(s, {{"authkey", b64("k3y")}});
 }
 
-// NPIPE_REQ: CHAN-LIFE-1 CHAN-LISTEN-3 CHAN-CONNECT-1
 NPIPE_SCENARIO(chan_listen, killed_listener_leaves_stale_socket,
                "CHAN-LIFE-1 CHAN-LISTEN-3 CHAN-CONNECT-1", "channel", "server client",
                "A killed listener leaves a stale socket file on POSIX; connect gives not_found; "
@@ -230,7 +224,6 @@ NPIPE_SCENARIO(chan_listen, killed_listener_leaves_stale_socket,
 
 namespace npipe::conformance {
 
-// NPIPE_REQ: NAME-4
 NPIPE_SCENARIO(chan_listen, address_too_long, "NAME-4", "channel", "agent",
                "An address longer than sun_path gives invalid_name and is never truncated") {
   std::string longname = s.path(std::string(150, 'a'));
@@ -239,7 +232,6 @@ NPIPE_SCENARIO(chan_listen, address_too_long, "NAME-4", "channel", "agent",
   // A truncated bind would have made a socket file under a shorter name in the directory.
 }
 
-// NPIPE_REQ: CHAN-LISTEN-7
 NPIPE_SCENARIO(
     chan_listen, next_client_finds_the_listener, "CHAN-LISTEN-7", "channel", "server client",
     "While a listener is open a client never gets not_found, also right after an accept") {

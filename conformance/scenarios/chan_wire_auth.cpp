@@ -21,6 +21,9 @@ milliseconds step(scene& s) {
   return s.options().step_timeout;
 }
 
+// Every scenario here: the driver speaks the wire itself, through AF_UNIX.
+const scenario_needs kRawPeer = needs::posix("the driver's raw AF_UNIX peer");
+
 std::string frame_from(scene& s, int fd, const std::string& what) {
   auto m = raw::recv_frame(s, fd, step(s));
   if (!m) s.fail("the agent closed the connection where " + what + " was due");
@@ -92,28 +95,26 @@ void listener_handshake(scene& s, const char* challenge, const std::string& answ
 
 }  // namespace
 
-// NPIPE_REQ: CHAN-AUTH-1 CHAN-AUTH-3
 NPIPE_SCENARIO(chan_wire_auth, listener_sha256, "CHAN-AUTH-1 CHAN-AUTH-3", "channel", "agent",
-               "The listener challenges with {sha256} + 40 bytes first, then answers") {
+               kRawPeer, "The listener challenges with {sha256} + 40 bytes first, then answers") {
   listener_handshake(s, "sha256", "sha256");
 }
 
-// NPIPE_REQ: CHAN-AUTH-1 CHAN-AUTH-2
 NPIPE_SCENARIO(chan_wire_auth, listener_md5, "CHAN-AUTH-1 CHAN-AUTH-2", "channel", "agent",
+               kRawPeer,
                "The legacy listener challenges with 20 bytes and takes the raw HMAC-MD5") {
   listener_handshake(s, "md5", "raw-md5");
 }
 
-// NPIPE_REQ: CHAN-AUTH-4
 NPIPE_SCENARIO(chan_wire_auth, verifier_accepts_every_digest, "CHAN-AUTH-4", "channel", "agent",
+               kRawPeer,
                "The verifier accepts raw MD5 and {md5} {sha256} {sha384} {sha3_256} {sha3_384} "
                "answers") {
   for (const char* form : {"raw-md5", "md5", "sha256", "sha384", "sha3_256", "sha3_384"})
     listener_handshake(s, "sha256", form, std::string("sock-") + form);
 }
 
-// NPIPE_REQ: CHAN-AUTH-5
-NPIPE_SCENARIO(chan_wire_auth, wrong_answer_refused, "CHAN-AUTH-5", "channel", "agent",
+NPIPE_SCENARIO(chan_wire_auth, wrong_answer_refused, "CHAN-AUTH-5", "channel", "agent", kRawPeer,
                "A wrong answer gets #FAILURE# and accept fails with auth_failed") {
   auto side = agent_listens(s, "sock", nullptr);
   std::string m = frame_from(s, side.fd, "the challenge");
@@ -123,8 +124,8 @@ NPIPE_SCENARIO(chan_wire_auth, wrong_answer_refused, "CHAN-AUTH-5", "channel", "
   side.accept.fails("auth_failed");
 }
 
-// NPIPE_REQ: CHAN-AUTH-6
 NPIPE_SCENARIO(chan_wire_auth, oversized_answer_refused, "CHAN-AUTH-6", "channel", "agent",
+               kRawPeer,
                "Handshake messages over 256 bytes give auth_failed; a 1 GiB claim is not awaited") {
   auto side = agent_listens(s, "sock", nullptr);
   frame_from(s, side.fd, "the challenge");
@@ -138,16 +139,14 @@ NPIPE_SCENARIO(chan_wire_auth, oversized_answer_refused, "CHAN-AUTH-6", "channel
   acc2.fails("auth_failed");
 }
 
-// NPIPE_REQ: CHAN-AUTH-8
-NPIPE_SCENARIO(chan_wire_auth, stalled_peer_times_out, "CHAN-AUTH-8", "channel", "agent",
+NPIPE_SCENARIO(chan_wire_auth, stalled_peer_times_out, "CHAN-AUTH-8", "channel", "agent", kRawPeer,
                "A client that connects and never answers makes accept fail with timeout") {
   auto side = agent_listens(s, "sock", nullptr, {{"timeout_ms", 500}});
   side.accept.fails("timeout");
 }
 
-// NPIPE_REQ: CHAN-AUTH-1
 NPIPE_SCENARIO(chan_wire_auth, client_answers_first, "CHAN-AUTH-1 CHAN-AUTH-3", "channel", "agent",
-               "The client answers the listener's challenge first, then challenges") {
+               kRawPeer, "The client answers the listener's challenge first, then challenges") {
   std::string a = s.path("sock");
   int l = raw::listen(s, a);
   call c = s.agent1().start({{"op", "connect"}, {"address", a}, {"authkey", b64(kKey)}});
@@ -156,6 +155,8 @@ NPIPE_SCENARIO(chan_wire_auth, client_answers_first, "CHAN-AUTH-1 CHAN-AUTH-3", 
   std::string m = frame_from(s, fd, "the client's challenge");
   s.expect(m.rfind(kChallenge, 0) == 0, "after being welcomed the client must challenge");
   std::string message = m.substr(kChallenge.size());
+  s.expect(message.rfind("{sha256}", 0) == 0 && message.size() == 8 + 40,
+           "the client's default challenge must be {sha256} + 40 random bytes");
   raw::send(s, fd, raw::frame(answer("sha256", message)), step(s));
   s.expect(frame_from(s, fd, "#WELCOME#") == kWelcome, "the client refused a correct answer");
   std::string conn = handle_of(s, c.ok());
@@ -168,8 +169,7 @@ NPIPE_SCENARIO(chan_wire_auth, client_answers_first, "CHAN-AUTH-1 CHAN-AUTH-3", 
 
 namespace npipe::conformance {
 
-// NPIPE_REQ: CHAN-AUTH-11
-NPIPE_SCENARIO(chan_wire_auth, bad_challenges_refused, "CHAN-AUTH-11", "channel", "agent",
+NPIPE_SCENARIO(chan_wire_auth, bad_challenges_refused, "CHAN-AUTH-11", "channel", "agent", kRawPeer,
                "A challenge without #CHALLENGE#, too short, or naming an unknown digest gives "
                "auth_failed") {
   const std::string bad[] = {"#HELLO#" + raw::random_bytes(20),

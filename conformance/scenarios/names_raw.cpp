@@ -14,6 +14,9 @@ namespace {
 
 using namespace support;
 
+const scenario_needs kDriverMade =
+    needs::posix("a FIFO and AF_UNIX listeners the driver makes itself, /proc/net/unix");
+
 // A reply that must be a failure: a success means the name was not used as given.
 void refused(scene& s, const json& cmd, const std::string& what) {
   json r = s.agent1().reply(cmd);
@@ -22,8 +25,7 @@ void refused(scene& s, const json& cmd, const std::string& what) {
 
 }  // namespace
 
-// NPIPE_REQ: NAME-2
-NPIPE_SCENARIO(names_raw, trailing_slash_fifo, "NAME-2", "fifo", "agent",
+NPIPE_SCENARIO(names_raw, trailing_slash_fifo, "NAME-2", "fifo", "agent", kDriverMade,
                "A raw name 'f/' is used as given: it does not open the FIFO 'f'") {
   std::string f = s.path("f");
   if (::mkfifo(f.c_str(), 0600) != 0) s.fail("driver: mkfifo failed");
@@ -36,8 +38,7 @@ NPIPE_SCENARIO(names_raw, trailing_slash_fifo, "NAME-2", "fifo", "agent",
           "opening 'f/' for writing (open(2) refuses it: ENOTDIR)");
 }
 
-// NPIPE_REQ: NAME-2
-NPIPE_SCENARIO(names_raw, trailing_slash_channel, "NAME-2", "channel", "agent",
+NPIPE_SCENARIO(names_raw, trailing_slash_channel, "NAME-2", "channel", "agent", kDriverMade,
                "A raw address 's/' is used as given: it does not reach the listener at 's'") {
   std::string a = s.path("s");
   raw::listen(s, a);
@@ -46,8 +47,7 @@ NPIPE_SCENARIO(names_raw, trailing_slash_channel, "NAME-2", "channel", "agent",
           "connecting to 's/' (connect(2) refuses it: ENOTDIR)");
 }
 
-// NPIPE_REQ: NAME-3 ERR-5
-NPIPE_SCENARIO(names_raw, unrepresentable_addresses, "NAME-3 ERR-5", "channel", "agent",
+NPIPE_SCENARIO(names_raw, unrepresentable_addresses, "NAME-3 ERR-5", "channel", "agent", kDriverMade,
                "Channel addresses with a NUL byte (inside or leading) or empty give invalid_name "
                "and bind or reach nothing") {
   std::string inside = s.path("x") + std::string(1, '\0') + "y";

@@ -188,6 +188,32 @@ def test_scenario_string_counts_as_test(tmp_path):
     assert "tested: 1" in out
 
 
+def test_scenario_ids_are_the_third_argument_wherever_lines_break(tmp_path):
+    files = {"conformance/scenarios/foo.cpp":
+             'NPIPE_SCENARIO(fifo_open, blocks,\n'
+             '               "FOO-OPEN-1", "fifo", "owner peer", needs::posix("x (FOO-OPEN-77)"),\n'
+             '               "a title naming FOO-OPEN-99") {}\n'}
+    rc, out = run_check(make_tree(tmp_path, files=files))
+    assert rc == 0, out
+    assert "tested: 1" in out
+    assert "FOO-OPEN-99" not in out and "FOO-OPEN-77" not in out  # titles and needs cite nothing
+
+
+def test_scenario_without_ids_fails(tmp_path):
+    files = {"conformance/scenarios/foo.cpp":
+             TESTED + 'NPIPE_SCENARIO(g, n, "", "fifo", "agent", "x") {}\n'}
+    rc, out = run_check(make_tree(tmp_path, files=files))
+    assert rc == 1 and "NPIPE_SCENARIO names no requirement ID" in out
+
+
+def test_mutant_tags_must_exist_and_are_not_tests(tmp_path):
+    files = {"conformance/mutants/a.mut": "tags: FOO-OPEN-1 FOO-OPEN-8\n"}
+    rc, out = run_check(make_tree(tmp_path, files=files))
+    assert rc == 1
+    assert "conformance/mutants/a.mut:1: cites unknown requirement FOO-OPEN-8" in out
+    assert "tested: 0" in out
+
+
 def test_examples_in_comments_are_not_citations(tmp_path):
     files = {"conformance/driver/scenario.hpp":
              "//   // NPIPE_REQ: FOO-OPEN-1\n"
