@@ -24,17 +24,20 @@ void write_junit(const report& r, const std::string& path) {
       skipped += !x->unexpected() && (x->status == "N/A" || x->status == "SKIP");
       ms += x->duration_ms;
     }
-    o << " <testsuite name=\"" << markup_escape(label) << "\" tests=\"" << list.size() << "\" failures=\""
-      << failures << "\" skipped=\"" << skipped << "\" time=\"" << ms / 1000.0 << "\">\n";
+    o << " <testsuite name=\"" << markup_escape(label) << "\" tests=\"" << list.size()
+      << "\" failures=\"" << failures << "\" skipped=\"" << skipped << "\" time=\"" << ms / 1000.0
+      << "\">\n";
     for (auto* x : list) {
       std::string reqs;
       for (const auto& q : x->requirements)
         reqs += (reqs.empty() ? "" : " ") + q;
-      o << "  <testcase classname=\"" << markup_escape(label) << "\" name=\"" << markup_escape(x->test) << " ["
-        << markup_escape(reqs) << "]\" time=\"" << x->duration_ms / 1000.0 << "\">\n";
+      o << "  <testcase classname=\"" << markup_escape(label) << "\" name=\""
+        << markup_escape(x->test) << " [" << markup_escape(reqs) << "]\" time=\""
+        << x->duration_ms / 1000.0 << "\">\n";
       if (x->unexpected())
-        o << "   <failure type=\"" << markup_escape(x->status) << "\" message=\"" << markup_escape(x->status)
-          << " (expected " << markup_escape(x->expected) << ")\">" << markup_escape(x->message) << "</failure>\n";
+        o << "   <failure type=\"" << markup_escape(x->status) << "\" message=\""
+          << markup_escape(x->status) << " (expected " << markup_escape(x->expected) << ")\">"
+          << markup_escape(x->message) << "</failure>\n";
       else if (x->status == "N/A" || x->status == "SKIP")
         o << "   <skipped message=\"" << markup_escape(x->message) << "\"/>\n";
       else if (x->expected != "PASS")
