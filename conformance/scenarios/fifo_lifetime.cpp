@@ -107,6 +107,7 @@ NPIPE_SCENARIO(fifo_lifetime, released_name_outlives_owner, "FIFO-LIFE-1 FIFO-LI
   if (posix) {
     s.expect(st && S_ISFIFO(st->st_mode), "on POSIX a released FIFO must persist after its owner");
     ::unlink(f.c_str());
+    s.note("PLATFORM-DEFINED FIFO-LIFE-1: outcome (a) seen: the released FIFO persists");
   }
 }
 
@@ -127,6 +128,7 @@ NPIPE_SCENARIO(fifo_lifetime, killed_owner_leaves_stale_name, "FIFO-LIFE-1 FIFO-
   std::string r = handle_of(s, open.ok());
   s.peer(1).ok({{"op", "write"}, {"handle", w}, {"data", b64("recovered")}});
   s.expect(read_exactly(s, s.peer(), r, 9) == "recovered", "the adopted FIFO does not carry data");
+  s.note("PLATFORM-DEFINED FIFO-LIFE-1: outcome (a) seen: the killed owner's FIFO persists");
 }
 
 NPIPE_SCENARIO(fifo_lifetime, killed_writer_owner_gives_eof, "FIFO-LIFE-2", "fifo", "owner peer",
