@@ -86,6 +86,19 @@ json call::reply() {
   return r;
 }
 
+json call::answer() {
+  json r = a_->wait_reply(what_);
+  if (!r["ok"].get<bool>()) {
+    std::string e = r.contains("error") && r["error"].is_string() ? r["error"].get<std::string>()
+                                                                  : std::string();
+    if (!is_vocabulary_error(e))
+      s_->fail(a_->label() + " answered " + what_ + " with " + r.dump() +
+                   ", whose error is not in the vocabulary",
+               {"ERR-1"});
+  }
+  return r;
+}
+
 json call::ok() {
   json r = reply();
   if (!r["ok"].get<bool>())

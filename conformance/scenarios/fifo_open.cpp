@@ -163,6 +163,25 @@ NPIPE_SCENARIO(fifo_open, missing_name_not_found, "FIFO-OPEN-6 ERR-1", "fifo", "
   }
 }
 
+NPIPE_SCENARIO(fifo_open, missing_name_with_deadline_not_found_at_once, "FIFO-OPEN-6", "fifo",
+               "agent",
+               "An open with a deadline of a name that does not exist fails not_found at once, not "
+               "when the deadline passes") {
+  // A deadline most of the step: "at once" is anything under half of it, so only an open that
+  // waited for the name to appear (or for the deadline) fails, never a slow machine.
+  const long deadline_ms = s.options().step_timeout.count() * 4 / 5;
+  for (const char* dir : {"r", "w"}) {
+    auto t0 = clock_type::now();
+    s.agent1().fails(
+        {{"op", "open"}, {"name", s.path("nothing")}, {"dir", dir}, {"timeout_ms", deadline_ms}},
+        "not_found");
+    long took = ms_since(t0);
+    s.expect(took < deadline_ms / 2, "not_found came after " + std::to_string(took) + " ms of a " +
+                                         std::to_string(deadline_ms) +
+                                         " ms deadline: the open waited for the name");
+  }
+}
+
 NPIPE_SCENARIO(fifo_open, deadlines_meet_owner_first, "FIFO-OPEN-9", "fifo", "owner peer",
                "Both sides open with deadlines, the owner first: both succeed") {
   std::string owner = create(s, s.owner(), s.path("f"), "r");
