@@ -58,7 +58,10 @@ func osFail(err error, what string) *fail {
 	if errors.As(err, &f) {
 		return f
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+	var ne net.Error
+	var eagain syscall.Errno
+	isEagain := errors.As(err, &eagain) && eagain == syscall.EAGAIN
+	if errors.Is(err, os.ErrDeadlineExceeded) || (!isEagain && errors.As(err, &ne) && ne.Timeout()) {
 		return &fail{"timeout", what + ": " + err.Error(), "ErrDeadlineExceeded"}
 	}
 	var errno syscall.Errno
@@ -709,7 +712,12 @@ func answerChallenge(cn *conn, key []byte, deadline time.Time) {
 		panic(failf("auth_failed", "not a #CHALLENGE# message"))
 	}
 	msg := m[len(challengePrefix):]
-	name, rest, prefixed := splitDigest(msg)
+	// A 20-byte message is the legacy form whatever its first byte (random bytes may start with
+	// '{'), as CPython 3.12's _get_digest_name_and_payload decides by length first.
+	name, rest, prefixed := "md5", msg, false
+	if len(msg) != 20 {
+		name, rest, prefixed = splitDigest(msg)
+	}
 	if len(rest) < 20 {
 		panic(failf("auth_failed", "challenge too short"))
 	}
@@ -801,7 +809,11 @@ func opConnect(c command) map[string]interface{} {
 	}
 	nc, err := d.Dial("unix", address)
 	if err != nil {
-		panic(osFail(err, "connect "+address))
+		f := osFail(err, "connect "+address)
+		if f.name == "timeout" && timeout == 0 {
+			f.name = "would_block"
+		}
+		panic(f)
 	}
 	uc := nc.(*net.UnixConn)
 	cn := &conn{c: uc, r: bufio.NewReaderSize(uc, 65536)}
@@ -841,7 +853,7 @@ func opRecv(c command) map[string]interface{} {
 		max = -1
 	}
 	if cn.readBroken {
-		panic(failf("protocol_error", "the connection is write-only after a refused message"))
+		panic(failf("io_error", "the connection is write-only after a refused message"))
 	}
 	var deadline time.Time
 	if timeout >= 0 {

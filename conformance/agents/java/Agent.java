@@ -321,6 +321,11 @@ public final class Agent {
     if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS))
       throw new Fail("unsupported", "nothing to adopt, and the JDK has no mkfifo");
     if (!isFifo(p)) throw new Fail("not_a_pipe", name + " exists and is not a FIFO");
+    // FIFO-SEC-6: only a FIFO of this process's effective user. The JDK has no geteuid: the
+    // owner of /proc/self is that user (Linux).
+    Object uid = Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+    Object euid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    if (!uid.equals(euid)) throw new Fail("permission_denied", name + " belongs to uid " + uid + ", not " + euid);
     Owner o = new Owner();
     o.path = p;
     o.dir = dir;
@@ -648,7 +653,9 @@ public final class Agent {
     byte[] m = hsRecv(k, deadline);
     if (!startsWith(m, CHALLENGE)) throw new Fail("auth_failed", "not a #CHALLENGE# message");
     byte[] msg = Arrays.copyOfRange(m, CHALLENGE.length, m.length);
-    Object[] d = splitDigest(msg);
+    // A 20-byte message is the legacy form whatever its first byte (random bytes may start with
+    // '{'), as CPython 3.12's _get_digest_name_and_payload decides by length first.
+    Object[] d = msg.length == 20 ? null : splitDigest(msg);
     byte[] rest = d == null ? msg : (byte[]) d[1];
     if (rest.length < 20) throw new Fail("auth_failed", "challenge too short");
     byte[] answer = d == null ? hmac("md5", key, msg)
@@ -728,11 +735,35 @@ public final class Agent {
     String address = c.str("address");
     String form = challengeOf(c);
     byte[] key = c.has("authkey") ? c.b64("authkey") : null;
-    long deadline = deadlineOf(c.timeout());
+    long timeout = c.timeout();
+    long deadline = deadlineOf(timeout);
     Path p = pathOf(address);
     SocketChannel s;
     try {
-      s = SocketChannel.open(UnixDomainSocketAddress.of(p));
+      if (timeout < 0) {
+        s = SocketChannel.open(UnixDomainSocketAddress.of(p));
+      } else {
+        // A deadline: non-blocking connects, retried while the listener's queue is full (EAGAIN),
+        // until the deadline (CHAN-CONNECT-4).
+        s = null;
+        while (s == null) {
+          SocketChannel t = SocketChannel.open(StandardProtocolFamily.UNIX);
+          t.configureBlocking(false);
+          try {
+            if (t.connect(UnixDomainSocketAddress.of(p)) || t.finishConnect()) {
+              t.configureBlocking(true);
+              s = t;
+              break;
+            }
+            t.close();
+          } catch (IOException e) {
+            t.close();
+            if (!String.valueOf(e.getMessage()).contains("Resource temporarily unavailable")) throw e;
+          }
+          if (now() >= deadline) throw new Fail(timeout == 0 ? "would_block" : "timeout", "the listener's queue stayed full");
+          try { Thread.sleep(5); } catch (InterruptedException e) { throw new IOException(e); }
+        }
+      }
     } catch (IOException | RuntimeException e) {
       throw osFail(e, "connect " + address);
     }
@@ -766,7 +797,7 @@ public final class Agent {
     Conn k = get(c, "handle", Conn.class);
     long timeout = c.timeout();
     Long max = c.integer("max", 0);
-    if (k.readBroken) throw new Fail("protocol_error", "the connection is write-only after a refused message");
+    if (k.readBroken) throw new Fail("io_error", "the connection is write-only after a refused message");
     byte[] m;
     try {
       m = recvFrame(k, max == null ? -1 : max, deadlineOf(timeout));

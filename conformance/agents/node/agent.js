@@ -376,7 +376,9 @@ async function answerChallenge(conn, key, deadline) {
   const m = await hsRecv(conn, deadline);
   if (!m.subarray(0, CHALLENGE.length).equals(CHALLENGE)) throw new Fail('auth_failed', 'not a #CHALLENGE# message');
   const msg = m.subarray(CHALLENGE.length);
-  const [name, rest, prefixed] = splitDigest(msg);
+  // A 20-byte message is the legacy form whatever its first byte (random bytes may start with
+  // '{'), as CPython 3.12's _get_digest_name_and_payload decides by length first.
+  const [name, rest, prefixed] = msg.length === 20 ? ['md5', msg, false] : splitDigest(msg);
   if (rest.length < 20) throw new Fail('auth_failed', 'challenge too short');
   const answer = prefixed ? Buffer.concat([Buffer.from(`{${name}}`), hmac(name, key, msg)]) : hmac('md5', key, msg);
   await hsSend(conn, answer);
@@ -471,7 +473,7 @@ async function opRecv(cmd) {
   const timeout = timeoutOf(cmd);
   const max = field(cmd, 'max', 'int', false);
   const digest = field(cmd, 'digest', 'boolean', false);
-  if (conn.readBroken) throw new Fail('protocol_error', 'the connection is write-only after a refused message');
+  if (conn.readBroken) throw new Fail('io_error', 'the connection is write-only after a refused message');
   const deadline = timeout === undefined ? undefined : performance.now() + timeout;
   let r;
   try { r = await recvFrame(conn, max, deadline); } catch (e) {

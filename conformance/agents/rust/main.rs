@@ -246,6 +246,12 @@ impl Agent {
         if !md.file_type().is_fifo() {
             return fail("not_a_pipe", format!("{} exists and is not a FIFO", path));
         }
+        // FIFO-SEC-6: only a FIFO of this process's effective user. std has no geteuid: the
+        // owner of /proc/self is that user (Linux).
+        let euid = std::fs::metadata("/proc/self").map_err(|e| os_fail(e, "stat /proc/self"))?.uid();
+        if md.uid() != euid {
+            return fail("permission_denied", format!("{} belongs to uid {}, not {}", path, md.uid(), euid));
+        }
         let o = Owner { path: path.to_string(), dir, ident: Some((md.dev(), md.ino())) };
         Ok(vec![("handle", self.add("o", Handle::Owner(o)))])
     }
@@ -462,7 +468,11 @@ impl Agent {
         let (key, form) = auth_of(c)?;
         let timeout = c.timeout()?;
         let start = Instant::now();
-        // A local connect completes or fails at once; std's UnixStream::connect has no deadline.
+        // std's UnixStream::connect has no deadline and no non-blocking form; a local connect
+        // waits while the listener's queue is full (CHAN-CONNECT-4).
+        if timeout.is_some() {
+            return fail("unsupported", "UnixStream::connect has no deadline and no non-blocking form");
+        }
         let s = UnixStream::connect(address).map_err(|e| os_fail(e, &format!("connect {}", address)))?;
         let mut conn = Conn { s, buf: Vec::new(), eof: false, read_broken: false };
         if let Some(k) = key {
@@ -494,7 +504,7 @@ impl Agent {
             _ => return fail("protocol_error", "not a connection handle"),
         };
         if k.read_broken {
-            return fail("protocol_error", "the connection is write-only after a refused message");
+            return fail("io_error", "the connection is write-only after a refused message");
         }
         let deadline = timeout.map(|ms| Instant::now() + Duration::from_millis(ms));
         let m = match recv_frame(k, max.map(|m| m as u64), deadline) {
@@ -704,7 +714,9 @@ fn answer(k: &mut Conn, key: &[u8], deadline: Instant) -> R<()> {
         return fail("auth_failed", "not a #CHALLENGE# message");
     }
     let msg = &m[11..];
-    let (name, rest, prefixed) = split_digest(msg)?;
+    // A 20-byte message is the legacy form whatever its first byte (random bytes may start with
+    // '{'), as CPython 3.12's _get_digest_name_and_payload decides by length first.
+    let (name, rest, prefixed) = if msg.len() == 20 { ("md5".to_string(), msg, false) } else { split_digest(msg)? };
     if rest.len() < 20 {
         return fail("auth_failed", "challenge too short");
     }
