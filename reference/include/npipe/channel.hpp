@@ -18,6 +18,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "npipe/deadline.hpp"
@@ -25,7 +27,34 @@
 
 namespace npipe {
 
-using bytes = std::vector<std::uint8_t>;
+// An allocator that leaves the elements it makes for resize() default-initialised: for bytes,
+// not written at all. A received message is written once, by the receive itself, instead of
+// being zeroed first and then overwritten (std::allocator value-initialises: it zeroes).
+template <class T>
+class default_init_allocator : public std::allocator<T> {
+ public:
+  template <class U>
+  struct rebind {
+    using other = default_init_allocator<U>;
+  };
+  default_init_allocator() noexcept = default;
+  template <class U>
+  default_init_allocator(const default_init_allocator<U>&) noexcept {}
+
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible<U>::value) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+// One received message. A std::vector of bytes whose resize() does not zero what it adds; it
+// converts to and compares with std::vector<std::uint8_t> only element-wise
+// (std::vector<std::uint8_t>(b.begin(), b.end())).
+using bytes = std::vector<std::uint8_t, default_init_allocator<std::uint8_t>>;
 
 // The challenge this side sends when it is the challenger (CHAN-AUTH-*). As the responder, npipe
 // answers whichever form it is challenged with, and as the verifier it accepts every answer

@@ -14,7 +14,6 @@
 // - recv_bytes/poll on a closed connection, and recv_bytes on a write-only one, give io_error
 //   naming why (CPython: OSError "handle is closed" / "connection is write-only").
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -49,7 +48,9 @@ struct connection::impl final : handshake::message_transport {
 
   std::optional<std::vector<std::uint8_t>> receive_message(std::size_t maxlength,
                                                            deadline d) override {
-    return reader.read(fd.get(), maxlength, d);
+    std::optional<bytes> m = reader.read(fd.get(), maxlength, d);
+    if (!m) return std::nullopt;
+    return std::vector<std::uint8_t>(m->begin(), m->end());  // a handshake message: <= 256 bytes
   }
 
   posix::unique_fd fd;
@@ -225,23 +226,14 @@ connection listener::accept_unauthenticated(deadline d) {
   // Take a client already waiting first (the listening socket is non-blocking), then wait: a busy
   // listener makes one system call per client instead of two.
   for (;;) {
-#ifdef __linux__
-    fd.reset(::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC));
-#else
-    fd.reset(::accept(lfd, nullptr, nullptr));
-#endif
+    int err = 0;
+    fd = posix::accept_client(lfd, err);
     if (fd) break;
-    int err = errno;
     if (err == EINTR || err == ECONNABORTED) continue;  // a client that left before accept
     if (err != EAGAIN && err != EWOULDBLOCK) posix::throw_errno(err, what);
     // Nothing to take (yet, or another thread took it): wait for the next client.
     posix::wait_ready_or_throw(lfd, POLLIN, d, what.c_str());
   }
-#ifndef __linux__
-  // BSDs and macOS: the accepted socket inherits O_NONBLOCK and not FD_CLOEXEC.
-  ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
-  posix::set_nonblocking(fd.get(), false, what.c_str());
-#endif
   auto p = std::make_unique<connection::impl>(std::move(fd));
   if (impl_->opts.authkey) {
     p->owed = handshake::owed_listener_handshake{*impl_->opts.authkey, impl_->opts.challenge,
@@ -252,8 +244,14 @@ connection listener::accept_unauthenticated(deadline d) {
 
 void listener::close() noexcept {
   if (!impl_ || !impl_->socket.fd) return;
-  impl_->socket.fd.reset();
+  // Unlink first, then close, as libuv's uv__pipe_close does (src/unix/pipe.c). While our socket
+  // still listens, a listener starting at the same path meets a live socket and gives up
+  // (already_exists, CHAN-LISTEN-2); once it is closed, that listener may judge the file stale,
+  // remove it and bind its own, and our check-then-unlink could then remove the new, live
+  // socket. Unlinking while we still listen leaves no such window: whatever the starting
+  // listener finds is either our live socket or nothing.
   posix::unlink_if_same_socket(impl_->path, impl_->socket.dev, impl_->socket.ino);
+  impl_->socket.fd.reset();
 }
 
 }  // namespace npipe

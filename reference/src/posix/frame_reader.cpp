@@ -17,11 +17,6 @@ namespace {
 // 1 MiB: a message up to that size is received into one allocation of exactly its length.
 constexpr std::size_t kInitialPayloadChunk = 1024 * 1024;
 
-// How much of the payload buffer is made ready (zeroed, as std::vector must) just before recv
-// writes over it: small enough that the zeroing and the copy meet in the cache, large enough not
-// to cut recv calls short (a Linux AF_UNIX socket rarely holds more than 208 KiB).
-constexpr std::size_t kZeroingStep = 256 * 1024;
-
 }  // namespace
 
 void frame_reader::reset() noexcept {
@@ -100,21 +95,21 @@ void frame_reader::read_payload(int fd, std::size_t maxlength, deadline d) {
   while (filled_ < length) {
     if (filled_ == payload_.size()) {
       if (payload_.size() == payload_.capacity()) reserve_payload(maxlength);
-      payload_.resize(std::min({payload_.capacity(), length, filled_ + kZeroingStep}));
+      // Costs nothing: bytes' allocator does not zero what resize() adds.
+      payload_.resize(std::min(payload_.capacity(), length));
     }
     receive_payload(fd, payload_.data(), payload_.size(), d);
   }
 }
 
-std::optional<std::vector<std::uint8_t>> frame_reader::read(int fd, std::size_t maxlength,
-                                                            deadline d) {
+std::optional<bytes> frame_reader::read(int fd, std::size_t maxlength, deadline d) {
   if (lost_) {
     throw npipe::error(errc::protocol_error,
                        "the message stream was lost after an earlier framing error");
   }
   if (!read_header(fd, maxlength, d)) return std::nullopt;
   read_payload(fd, maxlength, d);
-  std::vector<std::uint8_t> message = std::move(payload_);
+  bytes message = std::move(payload_);
   reset();
   return message;
 }

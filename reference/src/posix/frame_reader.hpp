@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/framing.hpp"
+#include "npipe/channel.hpp"
 #include "npipe/deadline.hpp"
 
 namespace npipe::posix {
@@ -24,7 +25,7 @@ class frame_reader {
   //   timeout / would_block: `d` passed; what arrived so far is kept for the next call.
   // After message_too_long or a bad length, stream_lost() is true: the stream cannot be parsed
   // any further.
-  std::optional<std::vector<std::uint8_t>> read(int fd, std::size_t maxlength, deadline d);
+  std::optional<bytes> read(int fd, std::size_t maxlength, deadline d);
 
   // The same, into the caller's buffer of `capacity` bytes (which plays the part of maxlength):
   // returns the message's length. A message cut short by a deadline is kept for the next call
@@ -36,14 +37,14 @@ class frame_reader {
  private:
   bool read_header(int fd, std::size_t maxlength, deadline d);   // false: EOF between messages
   void read_payload(int fd, std::size_t maxlength, deadline d);  // into payload_
-  void reserve_payload(std::size_t maxlength);  // room for more of the payload (CHAN-RECV-6)
+  void reserve_payload(std::size_t maxlength);  // room for more of the payload (CHAN-RECV-5)
   // Receives payload bytes until filled_ == end, into dst (which holds at least `end` bytes).
   void receive_payload(int fd, std::uint8_t* dst, std::size_t end, deadline d);
   void reset() noexcept;
 
   framing::header_decoder header_;
   // Grows as bytes arrive; reserved whole only for a length the caller's maxlength accepted.
-  std::vector<std::uint8_t> payload_;
+  bytes payload_;  // resize() does not zero it: recv writes each byte once
   std::size_t filled_ = 0;
   bool lost_ = false;
 };

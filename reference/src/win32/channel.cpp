@@ -1,22 +1,25 @@
 // The Channel profile on Windows (include/npipe/channel.hpp), byte-compatible with CPython's
 // AF_PIPE Listener/Client (behaviours Y4, Y5; spec CHAN-*):
 //
-//  - listen: CreateNamedPipe(PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
-//  FILE_FLAG_FIRST_PIPE_INSTANCE
-//    on the first instance only, PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT |
-//    PIPE_REJECT_REMOTE_CLIENTS, PIPE_UNLIMITED_INSTANCES, 65536, 65536) with the DACL of
-//    win32/security.hpp. A name held by anything live gives already_exists (CHAN-LISTEN-2).
-//  - accept: overlapped ConnectNamedPipe on the listening instance, waited for until the deadline
-//    (then CancelIoEx: the instance keeps listening). ERROR_PIPE_CONNECTED and ERROR_NO_DATA are
-//    a success, as in CPython. The connected instance becomes the connection and a new instance
+//  - listen: CreateNamedPipe(PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED, plus
+//    FILE_FLAG_FIRST_PIPE_INSTANCE on the first instance only; PIPE_TYPE_MESSAGE |
+//    PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, PIPE_UNLIMITED_INSTANCES,
+//    65536, 65536) with the DACL of win32/security.hpp. A name held by anything live gives
+//    already_exists (CHAN-LISTEN-2). listener_options::backlog instances (at most 64) wait at
+//    once, each with an overlapped ConnectNamedPipe pending (win32/listener_pool.hpp), so that
+//    many clients connect before any accept, as POSIX's listen(2) backlog lets them.
+//  - accept: waits until the deadline for whichever instance a client connected to; on timeout
+//    nothing is cancelled (the instances keep waiting). ERROR_PIPE_CONNECTED and ERROR_NO_DATA
+//    are a success, as in CPython. The connected instance becomes the connection and a new one
 //    is made at once, so one is always listening. A client that connected and left before accept
 //    (CHAN-CONNECT-2): without an authkey accept() returns its connection (what it sent is
 //    delivered, then EOF), with one the handshake fails (auth_failed); the next accept() serves the
 //    next client either way. Accepted connections are server instances: the name lives until the
 //    listener AND every accepted connection are closed.
-//  - connect: WaitNamedPipe + CreateFile(GENERIC_READ | GENERIC_WRITE, SECURITY_SQOS_PRESENT |
-//    SECURITY_IDENTIFICATION), retrying on ERROR_PIPE_BUSY until the deadline, then
-//    SetNamedPipeHandleState(PIPE_READMODE_MESSAGE). No listener: not_found (CHAN-CONNECT-1).
+//  - connect: WaitNamedPipe + CreateFile(read and write data, never GENERIC_WRITE: security.hpp;
+//    SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION), retrying on ERROR_PIPE_BUSY until the
+//    deadline, then SetNamedPipeHandleState(PIPE_READMODE_MESSAGE). No listener: not_found
+//    (CHAN-CONNECT-1).
 //  - messages: one WriteFile per message, no header (CHAN-FRAME-5); zero-length messages exist.
 //    A receive first waits with a zero-byte ReadFile: it completes with ERROR_MORE_DATA when a
 //    message is there without consuming any of it, or succeeds when the message is empty (W7).
@@ -34,6 +37,7 @@
 #include "npipe/error.hpp"
 #include "npipe/name.hpp"
 #include "win32/errors.hpp"
+#include "win32/listener_pool.hpp"
 #include "win32/pipe_io.hpp"
 #include "win32/security.hpp"
 #include "win32/unique_handle.hpp"
@@ -125,6 +129,12 @@ struct connection::impl final : handshake::message_transport {
 
   std::optional<std::vector<std::uint8_t>> receive_message(std::size_t maxlength,
                                                            deadline d) override {
+    std::optional<bytes> m = receive(maxlength, d);
+    if (!m) return std::nullopt;
+    return std::vector<std::uint8_t>(m->begin(), m->end());  // a handshake message: <= 256 bytes
+  }
+
+  std::optional<bytes> receive(std::size_t maxlength, deadline d) {
     const std::string what = "recv on '" + path + "'";
     switch (wait_next(d, what)) {
       case next::none:
@@ -134,7 +144,7 @@ struct connection::impl final : handshake::message_transport {
         return std::nullopt;
       case next::empty:
         empty_pending = false;
-        return std::vector<std::uint8_t>();
+        return bytes();
       case next::message:
         break;
     }
@@ -148,7 +158,7 @@ struct connection::impl final : handshake::message_transport {
                                               " bytes long, more than the " +
                                               std::to_string(maxlength) + " allowed");
     }
-    std::vector<std::uint8_t> out(left);
+    bytes out(left);  // not zeroed: ReadFile writes it
     std::size_t got = 0;
     for (;;) {
       // Normally one read takes the whole message; the loop covers a message that grew past
@@ -199,7 +209,7 @@ connection::~connection() = default;
 connection connection::connect(std::string_view address, const auth_options& opts, deadline d) {
   std::string path = platform_name(address, name_kind::channel);
   const std::string what = "connect to '" + path + "'";
-  win32::unique_handle h = win32::open_client(path, GENERIC_READ | GENERIC_WRITE, d, what);
+  win32::unique_handle h = win32::open_client(path, win32::client_access::duplex, d, what);
   DWORD flags = 0;
   if (!::GetNamedPipeInfo(h.get(), &flags, nullptr, nullptr, nullptr)) {
     win32::throw_last_error(what + ": GetNamedPipeInfo");
@@ -248,7 +258,7 @@ std::optional<bytes> connection::recv_bytes(std::size_t maxlength, deadline d) {
                 "recv_bytes on a write-only connection: an earlier message was refused as too "
                 "long or could not be parsed, so the stream cannot be read any further");
   }
-  return impl_->receive_message(maxlength, d);
+  return impl_->receive(maxlength, d);
 }
 
 bool connection::poll(deadline d) {
@@ -281,9 +291,7 @@ void connection::close() noexcept {
 struct listener::impl {
   std::string path;
   listener_options opts;
-  win32::unique_handle instance;  // the listening instance
-  win32::overlapped ov;
-  bool closed = false;
+  std::unique_ptr<win32::listener_pool> pool;  // the waiting instances; null once closed
 };
 
 listener::listener() noexcept = default;
@@ -304,7 +312,11 @@ listener listener::listen(std::string_view address, const listener_options& opts
   auto p = std::make_unique<impl>();
   p->path = platform_name(address, name_kind::channel);
   p->opts = opts;
-  p->instance = create_channel_instance(p->path, opts.mode, true);
+  p->pool = std::make_unique<win32::listener_pool>(
+      [path = p->path, mode = opts.mode](bool first) {
+        return create_channel_instance(path, mode, first);
+      },
+      opts.backlog);
   l.impl_ = std::move(p);
   return l;
 }
@@ -315,7 +327,7 @@ const std::string& listener::address() const noexcept {
 }
 
 native_handle_t listener::native_handle() const noexcept {
-  return impl_ && impl_->instance ? impl_->instance.get() : INVALID_HANDLE_VALUE;
+  return impl_ && impl_->pool ? impl_->pool->any_instance() : INVALID_HANDLE_VALUE;
 }
 
 connection listener::accept(deadline d) {
@@ -325,32 +337,17 @@ connection listener::accept(deadline d) {
 }
 
 connection listener::accept_unauthenticated(deadline d) {
-  if (!impl_ || impl_->closed) {
+  if (!impl_ || !impl_->pool) {
     throw error(errc::io_error, "accept on a closed listener", ERROR_INVALID_HANDLE,
                 "ERROR_INVALID_HANDLE");
   }
   const std::string what = "accept on '" + impl_->path + "'";
-  if (!impl_->instance) {
-    // The replacement instance could not be made after the last accept: try again now.
-    impl_->instance = create_channel_instance(impl_->path, impl_->opts.mode, false);
+  win32::unique_handle taken;
+  if (impl_->pool->accept(d, taken, what) == win32::listener_pool::outcome::timed_out) {
+    throw error(d.is_immediate() ? errc::would_block : errc::timeout,
+                what + (d.is_immediate() ? ": no client is waiting" : ": no client came in time"));
   }
-  switch (win32::connect_instance(impl_->instance.get(), impl_->ov, d, what)) {
-    case win32::connect_outcome::timed_out:
-      throw error(
-          d.is_immediate() ? errc::would_block : errc::timeout,
-          what + (d.is_immediate() ? ": no client is waiting" : ": no client came in time"));
-    case win32::connect_outcome::connected:
-    case win32::connect_outcome::client_left:
-      break;
-  }
-  auto p = std::make_unique<connection::impl>(std::move(impl_->instance), impl_->path);
-  // One instance always listening: the next client finds it even before the next accept().
-  // Should that fail, this client is still served and the next accept() tries again.
-  try {
-    impl_->instance = create_channel_instance(impl_->path, impl_->opts.mode, false);
-  } catch (const error&) {
-    impl_->instance.reset();
-  }
+  auto p = std::make_unique<connection::impl>(std::move(taken), impl_->path);
   if (impl_->opts.authkey) {
     p->owed = handshake::owed_listener_handshake{*impl_->opts.authkey, impl_->opts.challenge,
                                                  impl_->opts.handshake_timeout};
@@ -359,9 +356,7 @@ connection listener::accept_unauthenticated(deadline d) {
 }
 
 void listener::close() noexcept {
-  if (!impl_) return;
-  impl_->instance.reset();
-  impl_->closed = true;
+  if (impl_) impl_->pool.reset();
 }
 
 }  // namespace npipe

@@ -278,9 +278,8 @@ void fifo_owner::release() noexcept {
 fifo_end open_fifo(std::string_view name, direction dir, deadline d) {
   std::string path = platform_name(name, name_kind::fifo);
   const std::string what = "open FIFO '" + path + "' for " + dir_word(dir);
-  // FILE_READ_ATTRIBUTES lets a writer query the pipe; GENERIC_READ/WRITE is the direction.
-  const DWORD access =
-      (dir == direction::read ? GENERIC_READ : GENERIC_WRITE | FILE_READ_ATTRIBUTES);
+  const auto access =
+      dir == direction::read ? win32::client_access::read : win32::client_access::write;
   win32::unique_handle h = win32::open_client(path, access, d, what);
   DWORD flags = 0;
   if (!::GetNamedPipeInfo(h.get(), &flags, nullptr, nullptr, nullptr)) {

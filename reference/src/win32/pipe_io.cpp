@@ -103,12 +103,27 @@ connect_outcome connect_instance(HANDLE instance, overlapped& ov, deadline d,
   throw_win32(r.error, what + ": ConnectNamedPipe");
 }
 
-unique_handle open_client(const std::string& name, DWORD access, deadline d,
+DWORD access_rights(client_access a) noexcept {
+  constexpr DWORD kRead = FILE_READ_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+  constexpr DWORD kWrite =
+      FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+  switch (a) {
+    case client_access::read:
+      return kRead;
+    case client_access::write:
+      return kWrite;
+    case client_access::duplex:
+      break;
+  }
+  return kRead | kWrite;
+}
+
+unique_handle open_client(const std::string& name, client_access access, deadline d,
                           const std::string& what) {
   auto wide = to_wide(name);
   if (!wide) throw npipe::error(errc::invalid_name, what + ": the name is not valid UTF-8");
   for (;;) {
-    HANDLE h = ::CreateFileW(wide->c_str(), access, 0, nullptr, OPEN_EXISTING,
+    HANDLE h = ::CreateFileW(wide->c_str(), access_rights(access), 0, nullptr, OPEN_EXISTING,
                              FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
                              nullptr);
     if (h != INVALID_HANDLE_VALUE) return unique_handle(h);
