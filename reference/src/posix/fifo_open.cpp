@@ -2,7 +2,7 @@
 // (blocking, non-blocking, with a deadline) of spec FIFO-OPEN-1..9.
 //
 // How a reader waits for a writer with a deadline (there is no poll event for "a writer arrived":
-// Linux poll reports nothing for a writer that has not written, behaviours.md P6):
+// Linux poll reports nothing for a writer that has not written):
 //   1. open O_RDONLY|O_NONBLOCK. This returns at once, proves the type (fstat), and makes us a
 //      reader, so writers using non-blocking or deadline opens get in from now on.
 //   2. a helper thread does a blocking open O_RDONLY of the same inode; the kernel returns it when
@@ -17,7 +17,6 @@
 #include "posix/fifo_open.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +32,7 @@
 
 #include "npipe/error.hpp"
 #include "posix/errors.hpp"
+#include "posix/wait.hpp"
 
 namespace npipe::posix {
 
@@ -228,16 +228,13 @@ unique_fd open_writer(fifo_target& target, deadline d) {
 // FIFO for writing): only a writer that has written, or has come and gone, can be seen.
 unique_fd poll_for_writer(fifo_target& target, unique_fd reader, deadline d) {
   for (;;) {
-    const int left = d.remaining_ms();
-    if (left == 0) {
+    const short revents = wait_fd(reader.get(), POLLIN, d, "a FIFO waiting for a writer");
+    if (revents == 0) {
       throw_timeout(target.path(), direction::read,
                     " (without write permission on the FIFO, a writer that has not written yet "
                     "cannot be detected)");
     }
-    pollfd p{reader.get(), POLLIN, 0};
-    const int n = ::poll(&p, 1, left);
-    if (n < 0 && errno != EINTR) throw_errno(errno, "poll FIFO " + quoted(target.path()));
-    if (n > 0 && (p.revents & (POLLIN | POLLHUP))) return finish(std::move(reader), target);
+    if (revents & (POLLIN | POLLHUP)) return finish(std::move(reader), target);
   }
 }
 

@@ -7,14 +7,6 @@
 #include "win32/errors.hpp"
 
 namespace npipe::win32 {
-namespace {
-
-DWORD wait_ms(const deadline& d) noexcept {
-  if (d.is_forever()) return INFINITE;
-  return static_cast<DWORD>(d.remaining_ms());
-}
-
-}  // namespace
 
 listener_pool::listener_pool(make_instance make, int backlog)
     : make_(std::move(make)),

@@ -7,14 +7,10 @@
 #include "win32/wide.hpp"
 
 namespace npipe::win32 {
-namespace {
-
 DWORD wait_ms(const deadline& d) noexcept {
   if (d.is_forever()) return INFINITE;
   return static_cast<DWORD>(d.remaining_ms());
 }
-
-}  // namespace
 
 overlapped::overlapped() : event_(::CreateEventW(nullptr, TRUE, FALSE, nullptr)) {
   if (!event_) throw_last_error("CreateEvent");
@@ -104,18 +100,20 @@ connect_outcome connect_instance(HANDLE instance, overlapped& ov, deadline d,
 }
 
 DWORD access_rights(client_access a) noexcept {
-  constexpr DWORD kRead = FILE_READ_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+  // Reading: GENERIC_READ, which holds no FILE_APPEND_DATA; Wine 8 checks a pipe's direction
+  // against the generic bit (a reader of an inbound pipe is refused only when it asks for
+  // GENERIC_READ: Win32Fifo.WrongDirectionIsPermissionDenied).
   constexpr DWORD kWrite =
       FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
   switch (a) {
     case client_access::read:
-      return kRead;
+      return GENERIC_READ;
     case client_access::write:
       return kWrite;
     case client_access::duplex:
       break;
   }
-  return kRead | kWrite;
+  return GENERIC_READ | kWrite;
 }
 
 unique_handle open_client(const std::string& name, client_access access, deadline d,
@@ -146,6 +144,22 @@ unique_handle open_client(const std::string& name, client_access access, deadlin
         throw_win32(werr, what + ": WaitNamedPipe");
       }
     }
+  }
+}
+
+void check_pipe_type(HANDLE h, bool message_mode, const std::string& what) {
+  if (::GetFileType(h) != FILE_TYPE_PIPE) {
+    throw npipe::error(errc::not_a_pipe, what + ": the handle is not a pipe");
+  }
+  DWORD flags = 0;
+  if (!::GetNamedPipeInfo(h, &flags, nullptr, nullptr, nullptr)) {
+    throw_last_error(what + ": GetNamedPipeInfo");
+  }
+  const bool is_message = (flags & PIPE_TYPE_MESSAGE) != 0;
+  if (is_message != message_mode) {
+    throw npipe::error(errc::not_a_pipe,
+                       what + (is_message ? ": a message-mode pipe (a channel), not a FIFO"
+                                          : ": a byte-mode pipe (a FIFO), not a channel"));
   }
 }
 

@@ -31,6 +31,9 @@ class overlapped {
   unique_handle event_;
 };
 
+// What a Win32 wait takes for `d`: INFINITE for forever, else the time left in ms.
+DWORD wait_ms(const deadline& d) noexcept;
+
 struct io_result {
   DWORD error = ERROR_SUCCESS;  // ERROR_SUCCESS, or the operation's error
   DWORD bytes = 0;              // bytes transferred, also when cancelled part-way
@@ -59,7 +62,7 @@ connect_outcome connect_instance(HANDLE instance, overlapped& ov, deadline d,
 // pipe is FILE_CREATE_PIPE_INSTANCE and is granted to nobody but the owner (security.hpp), so a
 // client of another user asking for it would be refused. FILE_WRITE_DATA is what writing needs;
 // FILE_WRITE_ATTRIBUTES what SetNamedPipeHandleState(PIPE_READMODE_MESSAGE) needs;
-// FILE_READ_ATTRIBUTES what GetNamedPipeInfo and PeekNamedPipe need.
+// FILE_READ_ATTRIBUTES what GetNamedPipeInfo needs; reading asks for GENERIC_READ.
 enum class client_access { read, write, duplex };
 DWORD access_rights(client_access a) noexcept;
 
@@ -69,5 +72,9 @@ DWORD access_rights(client_access a) noexcept;
 // immediate deadline, timeout for a passed one. No instance at all: not_found.
 unique_handle open_client(const std::string& name, client_access access, deadline d,
                           const std::string& what);
+
+// Checks that `h` is a pipe of the type asked for (message mode for a channel, byte mode for a
+// FIFO): not_a_pipe saying what it is otherwise. GetFileType, GetNamedPipeInfo.
+void check_pipe_type(HANDLE h, bool message_mode, const std::string& what);
 
 }  // namespace npipe::win32
