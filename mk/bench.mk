@@ -9,7 +9,7 @@
 BENCH_BUILD      ?= build/bench
 BENCH_RUNS       ?= 0
 BENCH_ONLY       ?=
-PYENV_ROOT       ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+PYENV_ROOT       ?= $(shell pyenv root 2>/dev/null)
 BENCH_PYTHON     ?= $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3 $(PYENV_ROOT)/versions/3.12*/bin/python3)))
 BENCH_PY_LEGACY  ?= $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.11*/bin/python3)))
 BENCH_PEERS       = --python $(or $(BENCH_PYTHON),python3) \

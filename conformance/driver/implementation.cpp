@@ -1,19 +1,16 @@
 // implementation.cpp: implementations.conf, --impl and CPython discovery (see implementation.hpp).
 #include "implementation.hpp"
 
-#include <glob.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+
+#include "platform.hpp"
 
 namespace npipe::conformance {
 
@@ -38,11 +35,7 @@ bool implementation::offers(const std::string& profile) const {
 }
 
 std::string host_platform() {
-  utsname u{};
-  if (uname(&u) != 0) return "unknown";
-  std::string s = u.sysname;
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
+  return platform::host_platform();
 }
 
 bool platform_matches(const std::string& filter, const std::string& host) {
@@ -66,46 +59,31 @@ std::string expand(std::string s, const load_options& o) {
   return s;
 }
 
-bool is_executable(const std::string& p) {
-  return access(p.c_str(), X_OK) == 0;
-}
-
-bool on_path(const std::string& cmd) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "");
-  for (std::string dir; std::getline(dirs, dir, ':');)
-    if (!dir.empty() && is_executable(dir + "/" + cmd)) return true;
-  return false;
-}
-
-// One interpreter per minor version: pyenv's own binaries first (no shim in between, so the
-// agent's pid is the interpreter's), then python3.X on PATH for versions pyenv lacks.
-std::map<int, std::string> find_cpythons(int min_minor) {
-  std::map<int, std::string> found;
-  glob_t g{};
-  if (glob("/root/.pyenv/versions/3.*/bin/python3", 0, nullptr, &g) == 0) {
-    std::regex ver(R"(/versions/3\.(\d+)[^/]*/bin/python3$)");
-    for (size_t i = 0; i < g.gl_pathc; ++i) {
-      std::cmatch m;
-      std::string p = g.gl_pathv[i];
-      if (std::regex_search(p.c_str(), m, ver) && is_executable(p)) {
-        int minor = std::stoi(m[1].str());
-        if (minor >= min_minor && !found.count(minor)) found[minor] = p;
-      }
-    }
+// One prerequisite of needs=: "A|B|C" is met by any one of its alternatives, each an absolute
+// path that must exist or a command on PATH. "" when met, else why not (for a missing command,
+// with the scripts/install-deps group that installs it).
+std::string unmet(const std::string& need, const std::string& deps) {
+  std::istringstream alternatives(need);
+  std::vector<std::string> tried;
+  bool a_command = false;  // a package provides it: name the install-deps group
+  for (std::string alt; std::getline(alternatives, alt, '|');) {
+    if (alt.empty()) continue;
+    bool path = alt.find('/') != std::string::npos;
+    std::error_code ec;
+    if (path ? std::filesystem::exists(alt, ec) : platform::on_path(alt)) return "";
+    a_command = a_command || !path;
+    tried.push_back(alt);
   }
-  globfree(&g);
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (dir.empty() || dir.find("/.pyenv/shims") != std::string::npos) continue;
-    for (int minor = min_minor; minor < 40; ++minor) {
-      std::string p = dir + "/python3." + std::to_string(minor);
-      if (!found.count(minor) && is_executable(p)) found[minor] = p;
-    }
+  std::string why;
+  if (tried.size() == 1) {
+    why = tried[0] + (tried[0].find('/') != std::string::npos ? " is missing" : " is not on PATH");
+  } else {
+    for (const auto& t : tried)
+      why += (why.empty() ? "none of " : ", ") + t;
+    why += " is there";
   }
-  return found;
+  if (!deps.empty() && a_command) why += "; install it: scripts/install-deps " + deps;
+  return why;
 }
 
 }  // namespace
@@ -137,22 +115,32 @@ std::vector<implementation> load_implementations(const load_options& opts,
     if (!(in >> first)) continue;
     std::string where = opts.conf_path + ":" + std::to_string(n);
     if (first == "@cpython") {
-      // "@cpython MIN_MINOR PLATFORMS": one fifo and one connection column per interpreter.
+      // "@cpython MIN_MINOR PLATFORMS [KINDS]": a column per interpreter and kind (default
+      // "fifo,connection"). On a Windows host the names say so: cpython-connection-windows-3.X
+      // (PipeListener/PipeClient over named pipes, not the POSIX columns' AF_UNIX sockets, so
+      // they have expectations of their own).
       int min_minor = 8;
       std::string plats = "posix";
+      std::string kinds = "fifo,connection";
       in >> min_minor >> plats;
+      in >> kinds;
       if (!opts.discover_cpython) continue;
       if (!platform_matches(plats, host)) continue;
-      for (const auto& [minor, python] : find_cpythons(min_minor)) {
-        for (const char* kind : {"fifo", "connection"}) {
+      std::string suffix = host == "windows" ? "-windows" : "";
+      for (const auto& [minor, python] : platform::find_cpythons(min_minor)) {
+        std::istringstream kind_list(kinds);
+        for (std::string kind; std::getline(kind_list, kind, ',');) {
+          if (kind != "fifo" && kind != "connection")
+            throw std::runtime_error(where + ": unknown @cpython kind " + kind);
           std::string script = opts.source_dir + "/harness/agents/cpython_" + kind + ".py";
-          if (access(script.c_str(), R_OK) != 0) {
-            notes.push_back("skipped cpython-" + std::string(kind) + ": " + script + " missing");
+          std::error_code ec;
+          if (!std::filesystem::exists(script, ec)) {
+            notes.push_back("skipped cpython-" + kind + ": " + script + " missing");
             continue;
           }
           implementation impl;
-          impl.name = "cpython-" + std::string(kind) + "-3." + std::to_string(minor);
-          impl.command = python + " " + script;
+          impl.name = "cpython-" + kind + suffix + "-3." + std::to_string(minor);
+          impl.command = python + " " + platform::quote(script);
           impl.platforms = plats;
           impl.origin = "auto (" + python + ")";
           add(std::move(impl));
@@ -174,7 +162,7 @@ std::vector<implementation> load_implementations(const load_options& opts,
       if (!(in >> word)) break;
       auto eq = word.find('=');
       std::string key = eq == std::string::npos ? "" : word.substr(0, eq);
-      if (key != "needs" && key != "wineprefix" && key != "slow") {
+      if (key != "needs" && key != "wineprefix" && key != "slow" && key != "deps") {
         in.clear();
         in.seekg(at);
         break;
@@ -186,6 +174,8 @@ std::vector<implementation> load_implementations(const load_options& opts,
           if (!item.empty()) impl.needs.push_back(item);
       } else if (key == "wineprefix") {
         impl.wineprefix = value;
+      } else if (key == "deps") {
+        impl.deps = value;
       } else {
         impl.slow = std::atoi(value.c_str());
         if (impl.slow < 1 || impl.slow > 100) throw std::runtime_error(where + ": slow=1..100");
@@ -200,12 +190,8 @@ std::vector<implementation> load_implementations(const load_options& opts,
       continue;
     }
     for (const auto& need : impl.needs) {
+      impl.not_run = unmet(need, impl.deps);
       if (!impl.not_run.empty()) break;
-      if (need.find('/') != std::string::npos) {
-        if (access(need.c_str(), F_OK) != 0) impl.not_run = need + " is missing";
-      } else if (!on_path(need)) {
-        impl.not_run = need + " is not on PATH";
-      }
     }
     add(std::move(impl));
   }

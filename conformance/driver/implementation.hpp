@@ -24,7 +24,12 @@ struct implementation {
   //   wineprefix=DIR  the agent runs under Wine with this prefix: the driver keeps one wineserver
   //                   up for the whole run (`wineserver -p`), warms it up, stops it at the end.
   //   slow=N          every step and watchdog deadline of a run with this agent is N times longer.
+  //   deps=GROUP      the scripts/install-deps group that installs its needs (named when NOT RUN).
+  // A needs= item may list alternatives, "wine64|wine|/usr/lib/wine/wine64": any one will do.
+  // An entry that is NOT RUN fails the run (exit status 1): a configured column never passes
+  // silently.
   std::vector<std::string> needs;
+  std::string deps;
   std::string wineprefix;
   int slow = 1;
   std::string not_run;  // why the entry is not run ("" when it is)

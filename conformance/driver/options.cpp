@@ -1,12 +1,12 @@
 // options.cpp: command-line parsing (see options.hpp).
 #include "options.hpp"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+
+#include "platform.hpp"
 
 #ifndef NPIPE_SOURCE_DIR
 #define NPIPE_SOURCE_DIR "."
@@ -19,9 +19,9 @@ const char* const usage = R"(usage: npipe-conformance [options] [--gtest_* optio
 
 Runs the npipe conformance scenarios against the configured implementations and writes
 report.json, junit.xml and report.html. Exit status: 0 when every result is as expected, 1 when
-any result is unexpected (a FAIL not listed in expectations/, or a listed one that passed),
-2 on a usage or configuration error, 77 when every implementation named by --only is an optional
-entry that is NOT RUN (its needs= prerequisites are missing; CTest's SKIP_RETURN_CODE).
+any result is unexpected (a FAIL not listed in expectations/, or a listed one that passed) or an
+implementation taking part did not run (NOT RUN: its needs= prerequisites are missing; or it
+did not start), 2 on a usage or configuration error.
 
   --impl NAME=COMMAND   add an implementation: COMMAND starts its agent (repeatable)
   --only NAME[,NAME]    test only these implementations (their reference still partners them)
@@ -54,18 +54,13 @@ std::chrono::milliseconds ms(const std::string& v, const std::string& flag) {
   return std::chrono::milliseconds(n);
 }
 
-std::string self_dir() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : p.parent_path().string();
-}
-
 }  // namespace
 
 options parse_options(int argc, char** argv) {
   options o;
   o.source_dir = NPIPE_SOURCE_DIR;
-  o.bin_dir = self_dir();
+  o.bin_dir = platform::self_dir();
+  o.python = platform::default_python();
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     std::string v;

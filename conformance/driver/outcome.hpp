@@ -2,7 +2,8 @@
 //
 // A step that sees a wrong answer throws step_failed (FAIL). An agent that dies, hangs or talks
 // garbage throws agent_crash / agent_timeout / agent_protocol (CRASH / TIMEOUT / ERROR), and the
-// runner has already killed it. An agent answering `unsupported` throws not_applicable (N/A).
+// runner has already killed it. An agent answering `unsupported` throws not_applicable (N/A);
+// a check the driver cannot make here throws skipped (SKIP).
 #pragma once
 
 #include <stdexcept>
@@ -20,6 +21,12 @@ struct step_failed : std::runtime_error {
 };
 
 struct not_applicable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Not run for a reason of the driver's or the platform's, not the implementation's (SKIP): the
+// driver lacks a privilege a check needs, say.
+struct skipped : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 

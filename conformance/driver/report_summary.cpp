@@ -10,7 +10,7 @@ namespace npipe::conformance {
 
 void print_summary(const report& r, std::ostream& out) {
   struct counts {
-    int pass = 0, fail = 0, known = 0, na = 0, other = 0, unexpected = 0;
+    int pass = 0, fail = 0, known = 0, na = 0, skip = 0, other = 0, unexpected = 0;
   };
   std::map<std::string, counts> by;
   for (const auto& i : r.implementations)
@@ -24,8 +24,10 @@ void print_summary(const report& r, std::ostream& out) {
       if (x.unexpected()) ++c.unexpected;
       if (x.status == "PASS")
         ++c.pass;
-      else if (x.status == "N/A" || x.status == "SKIP")
+      else if (x.status == "N/A")
         ++c.na;
+      else if (x.status == "SKIP")
+        ++c.skip;
       else if (!x.unexpected())
         ++c.known;
       else if (x.status == "FAIL")
@@ -39,14 +41,15 @@ void print_summary(const report& r, std::ostream& out) {
     w = std::max(w, name.size());
   out << "\n"
       << std::left << std::setw(static_cast<int>(w)) << "implementation" << std::right
-      << "   pass   fail  known    n/a  error  unexpected\n";
+      << "   pass   fail  known    n/a   skip  error  unexpected\n";
   for (const auto& [name, c] : by) {
     std::string err;
     for (const auto& i : r.implementations)
       if (i.name == name && !i.probe_error.empty()) err = "  (did not start)";
     out << std::left << std::setw(static_cast<int>(w)) << name << std::right << std::setw(7)
         << c.pass << std::setw(7) << c.fail << std::setw(7) << c.known << std::setw(7) << c.na
-        << std::setw(7) << c.other << std::setw(12) << c.unexpected << err << "\n";
+        << std::setw(7) << c.skip << std::setw(7) << c.other << std::setw(12) << c.unexpected << err
+        << "\n";
   }
   int unexpected = 0;
   for (const auto& x : r.results)

@@ -1,11 +1,6 @@
 // runner.cpp: one scenario run (see runner.hpp).
 #include "runner.hpp"
 
-#include <dirent.h>
-#include <ftw.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -16,6 +11,8 @@
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include "platform.hpp"
 
 namespace npipe::conformance {
 
@@ -59,16 +56,6 @@ std::string leftovers(const std::string& dir, const std::set<std::string>& drive
            it->path().filename().string();
   }
   return out;
-}
-
-int remove_one(const char* path, const struct stat*, int, struct FTW*) {
-  ::remove(path);
-  return 0;
-}
-
-// Removes the tree without following symlinks (FTW_PHYS), deepest first.
-void remove_tree(const std::string& dir) {
-  nftw(dir.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 std::string sanitize(std::string s) {
@@ -123,9 +110,10 @@ result run_scenario(const scenario_def& def,
       return finish("N/A", impl->name + " does not offer the " + def.profile + " profile");
   }
 
-  // Not applicable on the agents' platform: no requirement of the scenario applies there (the
-  // requirement line's platforms), or the scenario needs checks the driver makes only on POSIX.
-  // Requirements that do not apply there are not credited by the run.
+  // Not run on the agents' platform (SKIP, spec/driver-protocol.md section 9.1): no requirement
+  // of the scenario applies there (the requirement line's platforms), or the scenario's checks
+  // need a platform the agents are not on (its `needs`). Requirements that do not apply there
+  // are not credited by the run.
   std::set<std::string> platforms;
   int slow = 1;
   for (const auto& [role, impl] : roles) {
@@ -148,14 +136,13 @@ result run_scenario(const scenario_def& def,
   for (const auto& p : platforms)
     where += (where.empty() ? "" : "/") + p;
   if (applicable.empty())
-    return finish("N/A", "not applicable on " + where + ": " + foreign + " only");
+    return finish("SKIP", "requirements not for " + where + ": " + foreign + " only");
   res.requirements = applicable;
+  for (const auto& p : platforms)
+    if (!def.needs.met_by(p))
+      return finish("SKIP", "the scenario needs " + def.needs.platforms + " agents, not " + p +
+                                ": " + def.needs.why);
   bool windows = platforms.count("windows") > 0;
-  if (windows) {
-    std::string why = posix_checks_of(def.name);
-    if (!why.empty())
-      return finish("N/A", "not applicable on windows: " + why);
-  }
 
   unsigned n = ++counter;
   scene_options so;
@@ -173,7 +160,7 @@ result run_scenario(const scenario_def& def,
   }
   so.log_dir = opts.log_root + "/" + sanitize(def.name + "." + res.roles_label());
   fs::create_directories(so.log_dir);
-  if (::mkdir(so.dir.c_str(), 0700) != 0) return finish("ERROR", "driver: cannot make " + so.dir);
+  if (!platform::make_private_dir(so.dir)) return finish("ERROR", "driver: cannot make " + so.dir);
 
   std::string status = "PASS";
   std::string message;
@@ -211,6 +198,9 @@ result run_scenario(const scenario_def& def,
     } catch (const not_applicable& e) {
       status = "N/A";
       message = e.what();
+    } catch (const skipped& e) {
+      status = "SKIP";
+      message = e.what();
     } catch (const agent_crash& e) {
       status = "CRASH";
       message = e.what();
@@ -240,7 +230,7 @@ result run_scenario(const scenario_def& def,
       message += (message.empty() ? "" : "; ") + note;
     res.logs = s.log_paths();
   }  // the scene's destructor kills whatever is still alive
-  remove_tree(so.dir);
+  platform::remove_tree(so.dir);
   for (const auto& e : extra)
     if (std::find(res.requirements.begin(), res.requirements.end(), e) == res.requirements.end())
       res.requirements.push_back(e);

@@ -22,7 +22,7 @@ struct run_options {
   std::string tmp_root;  // private directories are made inside it
   std::string log_root;  // logs/<test>/<role>.log
   // Requirement ID -> its platforms ("all", "posix", "windows", "posix, windows", ...): a run
-  // whose agents' platform none of the scenario's requirements applies to is N/A.
+  // whose agents' platform none of the scenario's requirements applies to is SKIP.
   std::map<std::string, std::string> req_platforms;
 };
 

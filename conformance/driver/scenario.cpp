@@ -1,15 +1,12 @@
 // scenario.cpp: the scenario vocabulary (see scenario.hpp).
 #include "scenario.hpp"
 
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <sstream>
 
 #include "blocked.hpp"
 #include "expectations.hpp"
+#include "platform.hpp"
 
 namespace npipe::conformance {
 
@@ -18,19 +15,15 @@ std::vector<scenario_def>& scenario_registry() {
   return all;
 }
 
-std::map<std::string, std::string>& posix_checks_registry() {
-  static std::map<std::string, std::string> all;
-  return all;
-}
-
-std::string posix_checks_of(const std::string& scenario) {
-  for (const auto& [pattern, why] : posix_checks_registry())
-    if (glob_match(pattern, scenario)) return why;
-  return "";
+bool scenario_needs::met_by(const std::string& agent_platform) const {
+  if (platforms == "all") return true;
+  if (platforms == "posix") return agent_platform != "windows";
+  return platforms == agent_platform;
 }
 
 registrar::registrar(const char* group, const char* name, const char* reqs, const char* profile,
-                     const char* roles, const char* title, void (*body)(scene&)) {
+                     const char* roles, scenario_needs needs, const char* title,
+                     void (*body)(scene&)) {
   scenario_def d;
   d.group = group;
   d.short_name = name;
@@ -42,6 +35,7 @@ registrar::registrar(const char* group, const char* name, const char* reqs, cons
   std::istringstream ro(roles);
   for (std::string role; ro >> role;)
     d.roles.push_back(role);
+  d.needs = std::move(needs);
   d.title = title;
   d.body = body;
   scenario_registry().push_back(std::move(d));
@@ -92,6 +86,19 @@ json call::reply() {
   return r;
 }
 
+json call::answer() {
+  json r = a_->wait_reply(what_);
+  if (!r["ok"].get<bool>()) {
+    std::string e = r.contains("error") && r["error"].is_string() ? r["error"].get<std::string>()
+                                                                  : std::string();
+    if (!is_vocabulary_error(e))
+      s_->fail(a_->label() + " answered " + what_ + " with " + r.dump() +
+                   ", whose error is not in the vocabulary",
+               {"ERR-1"});
+  }
+  return r;
+}
+
 json call::ok() {
   json r = reply();
   if (!r["ok"].get<bool>())
@@ -124,7 +131,11 @@ call actor::start(json cmd) {
     if (cmd.contains(k) && cmd[k].is_string()) {
       std::string v = cmd[k].get<std::string>();
       auto slash = v.rfind('/');
-      what += std::string(" ") + k + "=" + (slash == std::string::npos ? v : v.substr(slash + 1));
+      std::string leaf = slash == std::string::npos ? v : v.substr(slash + 1);
+      // A name may carry a NUL byte (NAME-3): shown as \0, or the message would end there.
+      for (auto p = leaf.find('\0'); p != std::string::npos; p = leaf.find('\0', p + 2))
+        leaf.replace(p, 1, "\\0");
+      what += std::string(" ") + k + "=" + leaf;
     }
   a_->send(std::move(cmd));
   return call(*s_, *a_, what);
@@ -161,7 +172,7 @@ scene::~scene() {
   kill_everything();
   std::lock_guard<std::mutex> lock(mu_);
   for (int fd : fds_)
-    ::close(fd);
+    platform::close_socket(fd);
   fds_.clear();
 }
 
@@ -188,7 +199,7 @@ actor& scene::role(const std::string& role, int index, std::optional<unsigned> u
   auto a = std::make_unique<agent>(o);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    pgids_.push_back(a->proc().pid());
+    killers_.push_back(a->proc().killer());
   }
   auto& ref = *a;
   agents_[key] = std::move(a);
@@ -218,8 +229,8 @@ void scene::expect_pending(call& c, const std::string& what) {
     if (round % 10 == 0 && !opts_.grace_only) group = processes_in_group(a.proc().pid());
     // Without /proc proof (a non-Linux agent, such as a Windows one under Wine, whose Linux
     // threads say nothing about the call): the grace period (spec/driver-protocol.md section 6).
-    auto sample = opts_.grace_only ? block_sample::unknown
-                                   : sample_blocked(group, a.proc().stdin_fd());
+    auto sample =
+        opts_.grace_only ? block_sample::unknown : sample_blocked(group, a.proc().stdin_drained());
     switch (sample) {
       case block_sample::blocked:
         // Three looks in a row: one look can land between two system calls of a busy agent.
@@ -269,16 +280,16 @@ int scene::adopt_fd(int fd) {
 
 void scene::close_fd(int fd) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (fds_.erase(fd)) ::close(fd);
+  if (fds_.erase(fd)) platform::close_socket(fd);
 }
 
 void scene::kill_everything() noexcept {
   std::lock_guard<std::mutex> lock(mu_);
-  for (pid_t g : pgids_)
-    ::kill(-g, SIGKILL);
+  for (const auto& k : killers_)
+    k->kill();
   // Wakes the body if it waits on a driver-side socket.
   for (int fd : fds_)
-    ::shutdown(fd, SHUT_RDWR);
+    platform::shutdown_socket(fd);
 }
 
 void scene::finish_agents() {

@@ -1,6 +1,5 @@
 // scenario.hpp: what a scenario is and the vocabulary its body is written in.
 //
-//   // NPIPE_REQ: FIFO-OPEN-1
 //   NPIPE_SCENARIO(fifo_open, read_blocks_until_writer, "FIFO-OPEN-1", "fifo", "owner peer",
 //                  "A blocking open for reading waits for a writer") {
 //     auto owner = s.owner().ok({{"op", "create"}, {"name", s.path("f")}, {"dir", "r"}});
@@ -14,8 +13,6 @@
 // spawns each agent on first use. Every check that fails throws, so a body reads as the list of
 // what must happen, in order.
 #pragma once
-
-#include <sys/types.h>
 
 #include <chrono>
 #include <functional>
@@ -34,6 +31,35 @@ namespace npipe::conformance {
 
 class scene;
 
+// What a scenario needs of its agents' platform beyond what its requirements say: the driver
+// can make some checks only against some agents (a stat of the path, a raw AF_UNIX peer, umask
+// and modes, symlinks, /proc). A run whose agents are on another platform is SKIP with `why`
+// (spec/driver-protocol.md section 9.1: not run for the platform), never FAIL or N/A.
+struct scenario_needs {
+  std::string platforms = "all";  // "all", "posix" (any agent not on windows), "linux", ...
+  std::string why;                // what the driver needs there: "the driver's raw AF_UNIX peer"
+  bool met_by(const std::string& agent_platform) const;
+};
+namespace needs {
+// The scenario runs against every agent.
+inline scenario_needs any() {
+  return {};
+}
+// The driver's checks work only against an agent on POSIX (a path it can stat, a socket it can
+// connect to itself), or the scenario checks an outcome the spec gives differently on Windows.
+inline scenario_needs posix(const char* why) {
+  return {"posix", why};
+}
+// The driver reads the agent's /proc (Linux only).
+inline scenario_needs linux_proc(const char* why) {
+  return {"linux", why};
+}
+// The scenario checks what the spec says for Windows agents only.
+inline scenario_needs windows(const char* why) {
+  return {"windows", why};
+}
+}  // namespace needs
+
 struct scenario_def {
   std::string group;  // "fifo_open"
   std::string name;   // "fifo_open.read_blocks_until_writer"
@@ -41,6 +67,7 @@ struct scenario_def {
   std::vector<std::string> requirements;
   std::string profile;             // "fifo" or "channel"
   std::vector<std::string> roles;  // "owner", "peer" or just "agent"
+  scenario_needs needs;
   std::string title;
   void (*body)(scene&);
 };
@@ -50,33 +77,20 @@ std::vector<scenario_def>& scenario_registry();
 
 struct registrar {
   registrar(const char* group, const char* name, const char* reqs, const char* profile,
-            const char* roles, const char* title, void (*body)(scene&));
+            const char* roles, const char* title, void (*body)(scene&))
+      : registrar(group, name, reqs, profile, roles, needs::any(), title, body) {}
+  registrar(const char* group, const char* name, const char* reqs, const char* profile,
+            const char* roles, scenario_needs needs, const char* title, void (*body)(scene&));
 };
 
-#define NPIPE_SCENARIO(GROUP, NAME, REQS, PROFILE, ROLES, TITLE)           \
-  static void GROUP##_##NAME##_body(::npipe::conformance::scene& s);       \
-  static const ::npipe::conformance::registrar GROUP##_##NAME##_registrar( \
-      #GROUP, #NAME, REQS, PROFILE, ROLES, TITLE, &GROUP##_##NAME##_body); \
+// NPIPE_SCENARIO(GROUP, NAME, "REQUIREMENT-IDS", "PROFILE", "ROLES", [NEEDS,] "TITLE") { body }
+// The requirement IDs are named here once (spec/tools/check_requirements.py reads this third
+// argument, wherever the line breaks fall); NEEDS is optional (see scenario_needs).
+#define NPIPE_SCENARIO(GROUP, NAME, REQS, PROFILE, ROLES, ...)                   \
+  static void GROUP##_##NAME##_body(::npipe::conformance::scene& s);             \
+  static const ::npipe::conformance::registrar GROUP##_##NAME##_registrar(       \
+      #GROUP, #NAME, REQS, PROFILE, ROLES, __VA_ARGS__, &GROUP##_##NAME##_body); \
   static void GROUP##_##NAME##_body([[maybe_unused]] ::npipe::conformance::scene& s)
-
-// Scenarios whose checks the driver can only make against a POSIX agent (a stat of the path, a
-// raw AF_UNIX peer, umask and modes, symlinks and files it makes itself): scenario-name pattern
-// ('*' matches any run of characters) -> what the driver needs. A run where such a scenario meets
-// an agent announcing platform "windows" is N/A ("not applicable on windows: ..."), never FAIL.
-// Declared in scenarios/posix_checks.cpp:
-//   NPIPE_POSIX_CHECKS(chan_wire, "chan_wire.*", "raw AF_UNIX peer");
-std::map<std::string, std::string>& posix_checks_registry();
-// The reason when `scenario` is flagged, else "".
-std::string posix_checks_of(const std::string& scenario);
-
-struct posix_checks_registrar {
-  posix_checks_registrar(const char* pattern, const char* why) {
-    posix_checks_registry()[pattern] = why;
-  }
-};
-
-#define NPIPE_POSIX_CHECKS(ID, PATTERN, WHY) \
-  static const ::npipe::conformance::posix_checks_registrar ID##_posix_checks(PATTERN, WHY)
 
 // A command in flight on one agent.
 class call {
@@ -85,6 +99,9 @@ class call {
   // The reply, within the step deadline. `unsupported` makes the scenario N/A; an error name
   // outside the vocabulary fails it (ERR-1).
   json reply();
+  // The reply as it came, `unsupported` included (for ERR-6: what such an answer left behind);
+  // an error name outside the vocabulary still fails the scenario (ERR-1).
+  json answer();
   // Expects success and returns the reply.
   json ok();
   // Expects failure with this portable error name.
@@ -134,7 +151,7 @@ struct scene_options {
   std::string pipe_prefix;
   // Where /proc cannot tell what the agents do (not Linux, or Wine): the grace period decides.
   bool grace_only = false;
-  std::string log_dir;                            // where agents' stderr logs go
+  std::string log_dir;  // where agents' stderr logs go
 };
 
 class scene {
@@ -201,8 +218,8 @@ class scene {
   std::vector<std::string> order_;
   std::set<std::string> driver_made_;
   std::vector<std::string> notes_;
-  std::mutex mu_;  // guards pgids_ and fds_ against the watchdog thread
-  std::vector<pid_t> pgids_;
+  std::mutex mu_;  // guards killers_ and fds_ against the watchdog thread
+  std::vector<std::shared_ptr<group_killer>> killers_;
   std::set<int> fds_;
 };
 

@@ -17,33 +17,28 @@ void handshake(scene& s, const char* server_form, const char* client_form) {
 
 }  // namespace
 
-// NPIPE_REQ: CHAN-AUTH-1 CHAN-AUTH-3
 NPIPE_SCENARIO(chan_auth, sha256_both, "CHAN-AUTH-1 CHAN-AUTH-3", "channel", "server client",
                "Handshake: both sides challenge with {sha256}") {
   handshake(s, "sha256", "sha256");
 }
 
-// NPIPE_REQ: CHAN-AUTH-1 CHAN-AUTH-2
 NPIPE_SCENARIO(chan_auth, md5_both, "CHAN-AUTH-1 CHAN-AUTH-2", "channel", "server client",
                "Handshake: both sides challenge with the legacy MD5 form") {
   handshake(s, "md5", "md5");
 }
 
-// NPIPE_REQ: CHAN-AUTH-1 CHAN-AUTH-2 CHAN-AUTH-3
 NPIPE_SCENARIO(chan_auth, sha256_server_md5_client, "CHAN-AUTH-1 CHAN-AUTH-2 CHAN-AUTH-3",
                "channel", "server client",
                "Handshake: the server challenges with {sha256}, the client with MD5") {
   handshake(s, "sha256", "md5");
 }
 
-// NPIPE_REQ: CHAN-AUTH-1 CHAN-AUTH-2 CHAN-AUTH-3
 NPIPE_SCENARIO(chan_auth, md5_server_sha256_client, "CHAN-AUTH-1 CHAN-AUTH-2 CHAN-AUTH-3",
                "channel", "server client",
                "Handshake: the server challenges with MD5, the client with {sha256}") {
   handshake(s, "md5", "sha256");
 }
 
-// NPIPE_REQ: CHAN-AUTH-1
 NPIPE_SCENARIO(chan_auth, native_forms, "CHAN-AUTH-1", "channel", "server client",
                "Handshake with each side's default challenge form") {
   json key = b64("k");
@@ -52,7 +47,6 @@ NPIPE_SCENARIO(chan_auth, native_forms, "CHAN-AUTH-1", "channel", "server client
   exchange(s, s.role("server"), s.role("client"), p);
 }
 
-// NPIPE_REQ: CHAN-AUTH-10
 NPIPE_SCENARIO(chan_auth, empty_key, "CHAN-AUTH-10", "channel", "server client",
                "The empty key is a key: both sides run the handshake (gh-88118)") {
   auto p = connect_pair(s, s.role("server"), s.role("client"), s.path("sock"), {{"authkey", ""}},
@@ -60,7 +54,6 @@ NPIPE_SCENARIO(chan_auth, empty_key, "CHAN-AUTH-10", "channel", "server client",
   exchange(s, s.role("server"), s.role("client"), p);
 }
 
-// NPIPE_REQ: CHAN-AUTH-5 CHAN-ACCEPT-3
 NPIPE_SCENARIO(chan_auth, wrong_key, "CHAN-AUTH-5 CHAN-ACCEPT-3", "channel", "server client",
                "A wrong key gives auth_failed on both sides, and neither hangs") {
   std::string a = s.path("sock");

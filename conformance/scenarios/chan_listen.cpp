@@ -31,17 +31,61 @@ std::string stale_socket(scene& s, const std::string& leaf) {
 
 }  // namespace
 
-// NPIPE_REQ: CHAN-CONNECT-1
 NPIPE_SCENARIO(chan_listen, connect_without_listener_not_found, "CHAN-CONNECT-1", "channel",
-               "agent", "Connecting where no listener is gives not_found (no file, stale socket)") {
+               "agent", needs::posix("a stale AF_UNIX socket file made by the driver"),
+               "Connecting where no listener is gives not_found (no file, stale socket)") {
   s.agent1().fails({{"op", "connect"}, {"address", s.path("nothing")}}, "not_found");
   std::string stale = stale_socket(s, "stale");
   s.driver_made(stale);
   s.agent1().fails({{"op", "connect"}, {"address", stale}}, "not_found");
 }
 
-// NPIPE_REQ: CHAN-LISTEN-1
+NPIPE_SCENARIO(chan_listen, connect_deadline_missing_not_found_at_once, "CHAN-CONNECT-1", "channel",
+               "agent",
+               "A connect with a deadline where no listener is fails not_found at once, not when "
+               "the deadline passes") {
+  const long deadline_ms = s.options().step_timeout.count() * 4 / 5;
+  auto t0 = std::chrono::steady_clock::now();
+  s.agent1().fails({{"op", "connect"}, {"address", s.path("nothing")}, {"timeout_ms", deadline_ms}},
+                   "not_found");
+  long took = ms_since(t0);
+  s.expect(took < deadline_ms / 2, "not_found came after " + std::to_string(took) + " ms of a " +
+                                       std::to_string(deadline_ms) +
+                                       " ms deadline: the connect waited for a listener");
+}
+
+NPIPE_SCENARIO(chan_listen, connect_waits_while_backlog_full, "CHAN-CONNECT-4", "channel", "agent",
+               needs::posix("a listener of the driver's whose backlog it fills"),
+               "A connect to a listener whose queue is full waits, and completes once a place "
+               "frees") {
+  std::string a = s.path("busy");
+  int queued = 0;
+  int l = raw::listen_full(s, a, queued);
+  call c = s.agent1().start({{"op", "connect"}, {"address", a}});
+  s.expect_pending(
+      c, "a connect to a listener whose queue is full (" + std::to_string(queued) + " waiting)");
+  // One place frees: the waiting connect gets in (busy is waited for, never reported).
+  raw::accept(s, l, s.options().step_timeout);
+  handle_of(s, c.ok());
+}
+
+NPIPE_SCENARIO(chan_listen, connect_deadline_while_backlog_full, "CHAN-CONNECT-4", "channel",
+               "agent", needs::posix("a listener of the driver's whose backlog it fills"),
+               "A connect to a full listener fails timeout at its deadline, would_block in the "
+               "immediate form") {
+  std::string a = s.path("busy");
+  int queued = 0;
+  raw::listen_full(s, a, queued);
+  s.agent1().fails({{"op", "connect"}, {"address", a}, {"timeout_ms", 0}}, "would_block");
+  auto t0 = std::chrono::steady_clock::now();
+  s.agent1().fails({{"op", "connect"}, {"address", a}, {"timeout_ms", 300}}, "timeout");
+  long took = ms_since(t0);
+  s.expect(took >= 270,
+           "timeout reported after " + std::to_string(took) + " ms, before the 300 ms deadline");
+}
+
 NPIPE_SCENARIO(chan_listen, socket_mode_0600, "CHAN-LISTEN-1", "channel", "agent",
+               needs::posix("umask and stat of the socket mode"),
                "The listener's socket file has mode 0600, even under umask 0") {
   s.role("agent", 0, 0u);
   std::string a = s.path("sock");
@@ -54,7 +98,6 @@ NPIPE_SCENARIO(chan_listen, socket_mode_0600, "CHAN-LISTEN-1", "channel", "agent
   s.expect((st->st_mode & 07777) == 0600, buf);
 }
 
-// NPIPE_REQ: CHAN-LISTEN-2
 NPIPE_SCENARIO(chan_listen, address_in_use, "CHAN-LISTEN-2", "channel", "server client",
                "Listening where a live listener is gives already_exists and does not disturb it") {
   std::string a = s.path("sock");
@@ -66,16 +109,16 @@ NPIPE_SCENARIO(chan_listen, address_in_use, "CHAN-LISTEN-2", "channel", "server 
   exchange(s, s.role("server"), s.role("client"), p);
 }
 
-// NPIPE_REQ: CHAN-LISTEN-3
 NPIPE_SCENARIO(chan_listen, stale_socket_replaced, "CHAN-LISTEN-3", "channel", "server client",
+               needs::posix("a stale AF_UNIX socket file made by the driver"),
                "A stale socket file (connect refused) is replaced by a new listener") {
   std::string a = stale_socket(s, "sock");
   auto p = connect_pair(s, s.role("server"), s.role("client"), a);
   exchange(s, s.role("server"), s.role("client"), p);
 }
 
-// NPIPE_REQ: CHAN-LISTEN-4
 NPIPE_SCENARIO(chan_listen, non_socket_left_alone, "CHAN-LISTEN-4", "channel", "agent",
+               needs::posix("files, directories and FIFOs made at the address"),
                "A regular file, directory or FIFO at the address gives already_exists, untouched") {
   std::string f = s.path("file");
   std::ofstream(f) << "keep";
@@ -95,8 +138,8 @@ NPIPE_SCENARIO(chan_listen, non_socket_left_alone, "CHAN-LISTEN-4", "channel", "
   s.expect(st && S_ISDIR(st->st_mode), "the directory was replaced");
 }
 
-// NPIPE_REQ: CHAN-LISTEN-5
 NPIPE_SCENARIO(chan_listen, close_removes_own_socket_only, "CHAN-LISTEN-5", "channel", "agent",
+               needs::posix("stat of the socket file and a file made at the address"),
                "Closing a listener removes its socket file, but not a file that replaced it") {
   std::string a = s.path("sock");
   std::string l = handle_of(s, s.agent1().ok({{"op", "listen"}, {"address", a}}));
@@ -112,7 +155,6 @@ NPIPE_SCENARIO(chan_listen, close_removes_own_socket_only, "CHAN-LISTEN-5", "cha
            "closing the listener removed a file it did not make");
 }
 
-// NPIPE_REQ: CHAN-ACCEPT-1
 NPIPE_SCENARIO(chan_listen, accept_blocks_until_client, "CHAN-ACCEPT-1", "channel", "server client",
                "Accept blocks until a client comes") {
   std::string a = s.path("sock");
@@ -123,7 +165,6 @@ NPIPE_SCENARIO(chan_listen, accept_blocks_until_client, "CHAN-ACCEPT-1", "channe
   exchange(s, s.role("server"), s.role("client"), {l, handle_of(s, acc.ok()), c});
 }
 
-// NPIPE_REQ: CHAN-ACCEPT-1
 NPIPE_SCENARIO(chan_listen, accept_deadline_times_out, "CHAN-ACCEPT-1", "channel", "agent",
                "Accept with a deadline and no client gives timeout") {
   std::string l = handle_of(s, s.agent1().ok({{"op", "listen"}, {"address", s.path("sock")}}));
@@ -133,7 +174,6 @@ NPIPE_SCENARIO(chan_listen, accept_deadline_times_out, "CHAN-ACCEPT-1", "channel
   s.agent1().fails({{"op", "accept"}, {"handle", l}, {"timeout_ms", 0}}, "would_block");
 }
 
-// NPIPE_REQ: CHAN-ACCEPT-2
 NPIPE_SCENARIO(chan_listen, many_clients, "CHAN-ACCEPT-2", "channel", "server client",
                "One listener serves three clients, each on its own connection") {
   const int n = 3;
@@ -195,20 +235,18 @@ void leaver_then_client(scene& s, const json& auth) {
 
 }  // namespace
 
-// NPIPE_REQ: CHAN-CONNECT-2
 NPIPE_SCENARIO(chan_listen, leaver_before_accept, "CHAN-CONNECT-2", "channel", "server client",
+               needs::posix("the driver's raw AF_UNIX peer (the leaver)"),
                "A client that connects and leaves before accept does not stop the next one") {
   leaver_then_client(s, json::object());
 }
 
-// NPIPE_REQ: CHAN-CONNECT-2 CHAN-AUTH-5
 NPIPE_SCENARIO(chan_listen, leaver_before_accept_with_key, "CHAN-CONNECT-2 CHAN-AUTH-5", "channel",
-               "server client",
+               "server client", needs::posix("the driver's raw AF_UNIX peer (the leaver)"),
                "With a key, a client that leaves before accept does not stop the next one") {
   leaver_then_client(s, {{"authkey", b64("k3y")}});
 }
 
-// NPIPE_REQ: CHAN-LIFE-1 CHAN-LISTEN-3 CHAN-CONNECT-1
 NPIPE_SCENARIO(chan_listen, killed_listener_leaves_stale_socket,
                "CHAN-LIFE-1 CHAN-LISTEN-3 CHAN-CONNECT-1", "channel", "server client",
                "A killed listener leaves a stale socket file on POSIX; connect gives not_found; "
@@ -223,13 +261,13 @@ NPIPE_SCENARIO(chan_listen, killed_listener_leaves_stale_socket,
   s.role("client").fails({{"op", "connect"}, {"address", a}}, "not_found");
   auto p = connect_pair(s, s.role("client"), s.role("client", 1), a);
   exchange(s, s.role("client"), s.role("client", 1), p);
+  s.note("PLATFORM-DEFINED CHAN-LIFE-1: outcome (a) seen: the killed listener's socket file stays");
 }
 
 }  // namespace npipe::conformance
 
 namespace npipe::conformance {
 
-// NPIPE_REQ: NAME-4
 NPIPE_SCENARIO(chan_listen, address_too_long, "NAME-4", "channel", "agent",
                "An address longer than sun_path gives invalid_name and is never truncated") {
   std::string longname = s.path(std::string(150, 'a'));
@@ -238,7 +276,6 @@ NPIPE_SCENARIO(chan_listen, address_too_long, "NAME-4", "channel", "agent",
   // A truncated bind would have made a socket file under a shorter name in the directory.
 }
 
-// NPIPE_REQ: CHAN-LISTEN-7
 NPIPE_SCENARIO(
     chan_listen, next_client_finds_the_listener, "CHAN-LISTEN-7", "channel", "server client",
     "While a listener is open a client never gets not_found, also right after an accept") {

@@ -35,19 +35,16 @@ void large_transfer(scene& s, const std::string& owner_dir) {
 
 }  // namespace
 
-// NPIPE_REQ: FIFO-IO-1
 NPIPE_SCENARIO(fifo_data, large_transfer_owner_writes, "FIFO-IO-1", "fifo", "owner peer",
                "8 MiB from the owner to the peer arrive in order and unchanged") {
   large_transfer(s, "w");
 }
 
-// NPIPE_REQ: FIFO-IO-1
 NPIPE_SCENARIO(fifo_data, large_transfer_peer_writes, "FIFO-IO-1", "fifo", "owner peer",
                "8 MiB from the peer to the owner arrive in order and unchanged") {
   large_transfer(s, "r");
 }
 
-// NPIPE_REQ: FIFO-IO-1
 NPIPE_SCENARIO(fifo_data, small_writes_exact_bytes, "FIFO-IO-1", "fifo", "owner peer",
                "Every byte value, and many small writes, arrive exactly") {
   auto p = open_pair(s, s.owner(), s.peer(), s.path("f"), "r");
@@ -64,7 +61,6 @@ NPIPE_SCENARIO(fifo_data, small_writes_exact_bytes, "FIFO-IO-1", "fifo", "owner 
            "the bytes read differ from those written");
 }
 
-// NPIPE_REQ: FIFO-IO-2
 NPIPE_SCENARIO(fifo_data, pipe_buf_writes_are_atomic, "FIFO-IO-2", "fifo", "owner peer",
                "Writes of PIPE_BUF bytes from four writers at once never interleave") {
   const int writers = 4;
@@ -107,7 +103,6 @@ NPIPE_SCENARIO(fifo_data, pipe_buf_writes_are_atomic, "FIFO-IO-2", "fifo", "owne
                  std::to_string(repeat));
 }
 
-// NPIPE_REQ: FIFO-IO-3
 NPIPE_SCENARIO(fifo_data, read_empty_blocks, "FIFO-IO-3", "fifo", "owner peer",
                "A read on an empty FIFO whose writer is open blocks until data comes") {
   auto p = open_pair(s, s.owner(), s.peer(), s.path("f"), "r");
@@ -117,7 +112,6 @@ NPIPE_SCENARIO(fifo_data, read_empty_blocks, "FIFO-IO-3", "fifo", "owner peer",
   s.expect(data_of(s, read.ok()) == "late", "the pending read did not return the bytes written");
 }
 
-// NPIPE_REQ: FIFO-IO-3
 NPIPE_SCENARIO(fifo_data, read_empty_deadline_and_nonblocking, "FIFO-IO-3", "fifo", "owner peer",
                "A read on an empty FIFO with a writer: timeout with a deadline, would_block "
                "without waiting") {
@@ -130,7 +124,6 @@ NPIPE_SCENARIO(fifo_data, read_empty_deadline_and_nonblocking, "FIFO-IO-3", "fif
            "a read with a deadline did not return the byte written");
 }
 
-// NPIPE_REQ: FIFO-IO-4
 NPIPE_SCENARIO(fifo_data, write_full_blocks, "FIFO-IO-4", "fifo", "owner peer",
                "A write larger than the FIFO's buffer blocks until the reader makes room") {
   const std::size_t size = 4u << 20;  // above any default pipe buffer (64 KiB Linux, 1 MiB max)
@@ -153,7 +146,6 @@ NPIPE_SCENARIO(fifo_data, write_full_blocks, "FIFO-IO-4", "fifo", "owner peer",
 
 namespace npipe::conformance {
 
-// NPIPE_REQ: FIFO-IO-8
 NPIPE_SCENARIO(fifo_data, zero_byte_write_is_nothing, "FIFO-IO-8", "fifo", "owner peer",
                "A write of zero bytes returns 0 and the reader never sees it, not even as EOF") {
   using namespace support;
@@ -172,7 +164,6 @@ NPIPE_SCENARIO(fifo_data, zero_byte_write_is_nothing, "FIFO-IO-8", "fifo", "owne
 
 namespace npipe::conformance {
 
-// NPIPE_REQ: FIFO-IO-5
 NPIPE_SCENARIO(fifo_data, nonblocking_small_writes_all_or_nothing, "FIFO-IO-5", "fifo",
                "owner peer",
                "Non-blocking writes of PIPE_BUF bytes write all of it or fail "
@@ -199,7 +190,6 @@ NPIPE_SCENARIO(fifo_data, nonblocking_small_writes_all_or_nothing, "FIFO-IO-5", 
   }
 }
 
-// NPIPE_REQ: FIFO-IO-6
 NPIPE_SCENARIO(fifo_data, write_deadline_reports_count, "FIFO-IO-6", "fifo", "owner peer",
                "A write whose deadline passes after some bytes returns that count; with none "
                "written it fails timeout (would_block when immediate)") {
@@ -227,7 +217,6 @@ NPIPE_SCENARIO(fifo_data, write_deadline_reports_count, "FIFO-IO-6", "fifo", "ow
                d.value("size", json()).dump());
 }
 
-// NPIPE_REQ: FIFO-MULTI-2
 NPIPE_SCENARIO(fifo_data, several_readers_share_bytes, "FIFO-MULTI-2", "fifo", "owner peer",
                "With two readers, each byte written is read by exactly one of them") {
   using namespace support;

@@ -23,11 +23,11 @@ void hold_open(scene& s, const std::string& path) {
 }
 }  // namespace
 
-// NPIPE_REQ: FIFO-REMOVE-1 FIFO-REMOVE-2
-NPIPE_SCENARIO(fifo_lifetime, remove_while_open, "FIFO-REMOVE-1 FIFO-REMOVE-2", "fifo",
-               "owner peer",
-               "Removing the name leaves open ends working; a new open by name "
-               "gets not_found") {
+NPIPE_SCENARIO(
+    fifo_lifetime, remove_while_open, "FIFO-REMOVE-1 FIFO-REMOVE-2", "fifo", "owner peer",
+    needs::posix("not_found while the owner's end is open (FIFO-REMOVE-1; Windows: FIFO-REMOVE-5)"),
+    "Removing the name leaves open ends working; a new open by name "
+    "gets not_found") {
   std::string f = s.path("f");
   auto p = open_pair(s, s.owner(), s.peer(), f, "r");
   s.owner().ok({{"op", "remove"}, {"handle", p.owner}});
@@ -39,7 +39,6 @@ NPIPE_SCENARIO(fifo_lifetime, remove_while_open, "FIFO-REMOVE-1 FIFO-REMOVE-2", 
   s.peer().fails({{"op", "open"}, {"name", f}, {"dir", "r"}}, "not_found");
 }
 
-// NPIPE_REQ: FIFO-REMOVE-3
 NPIPE_SCENARIO(fifo_lifetime, recreate_after_remove, "FIFO-REMOVE-3", "fifo", "owner peer",
                "After removal the name can be created again, as a FIFO unrelated to the old ends") {
   std::string f = s.path("f");
@@ -54,8 +53,8 @@ NPIPE_SCENARIO(fifo_lifetime, recreate_after_remove, "FIFO-REMOVE-3", "fifo", "o
            "the new FIFO's bytes differ (old and new FIFO mixed?)");
 }
 
-// NPIPE_REQ: FIFO-REMOVE-4
 NPIPE_SCENARIO(fifo_lifetime, remove_spares_a_replaced_name, "FIFO-REMOVE-4", "fifo", "agent",
+               needs::posix("a file made at the path"),
                "An owner whose name was replaced by another file does not remove that file") {
   std::string f = s.path("f");
   std::string owner = create(s, s.agent1(), f, "r");
@@ -73,8 +72,8 @@ NPIPE_SCENARIO(fifo_lifetime, remove_spares_a_replaced_name, "FIFO-REMOVE-4", "f
            "close() deleted or changed a file it did not make");
 }
 
-// NPIPE_REQ: FIFO-REMOVE-4
 NPIPE_SCENARIO(fifo_lifetime, remove_spares_a_new_fifo, "FIFO-REMOVE-4", "fifo", "owner peer",
+               needs::posix("stat of the path and its FIFO held open"),
                "An owner whose FIFO was removed and re-made by another owner leaves the new one") {
   std::string f = s.path("f");
   std::string first = create(s, s.owner(), f, "r");
@@ -88,7 +87,6 @@ NPIPE_SCENARIO(fifo_lifetime, remove_spares_a_new_fifo, "FIFO-REMOVE-4", "fifo",
   s.expect(!lstat_of(f), "the second owner could not remove its own FIFO");
 }
 
-// NPIPE_REQ: FIFO-LIFE-4 FIFO-REMOVE-2
 NPIPE_SCENARIO(fifo_lifetime, owner_bye_removes_name, "FIFO-LIFE-4 FIFO-REMOVE-2", "fifo",
                "owner peer", "An owner that ends its session (bye) takes its name with it") {
   std::string f = s.path("f");
@@ -98,7 +96,6 @@ NPIPE_SCENARIO(fifo_lifetime, owner_bye_removes_name, "FIFO-LIFE-4 FIFO-REMOVE-2
   s.peer().fails({{"op", "open"}, {"name", f}, {"dir", "w"}, {"timeout_ms", 0}}, "not_found");
 }
 
-// NPIPE_REQ: FIFO-LIFE-1 FIFO-LIFE-6
 NPIPE_SCENARIO(fifo_lifetime, released_name_outlives_owner, "FIFO-LIFE-1 FIFO-LIFE-6", "fifo",
                "agent", "A released name outlives its owner: on POSIX the FIFO stays (stale)") {
   std::string f = s.path("f");
@@ -110,10 +107,10 @@ NPIPE_SCENARIO(fifo_lifetime, released_name_outlives_owner, "FIFO-LIFE-1 FIFO-LI
   if (posix) {
     s.expect(st && S_ISFIFO(st->st_mode), "on POSIX a released FIFO must persist after its owner");
     ::unlink(f.c_str());
+    s.note("PLATFORM-DEFINED FIFO-LIFE-1: outcome (a) seen: the released FIFO persists");
   }
 }
 
-// NPIPE_REQ: FIFO-LIFE-1 FIFO-LIFE-3
 NPIPE_SCENARIO(fifo_lifetime, killed_owner_leaves_stale_name, "FIFO-LIFE-1 FIFO-LIFE-3", "fifo",
                "owner peer",
                "An owner killed with SIGKILL leaves a stale FIFO on POSIX; a new "
@@ -131,9 +128,9 @@ NPIPE_SCENARIO(fifo_lifetime, killed_owner_leaves_stale_name, "FIFO-LIFE-1 FIFO-
   std::string r = handle_of(s, open.ok());
   s.peer(1).ok({{"op", "write"}, {"handle", w}, {"data", b64("recovered")}});
   s.expect(read_exactly(s, s.peer(), r, 9) == "recovered", "the adopted FIFO does not carry data");
+  s.note("PLATFORM-DEFINED FIFO-LIFE-1: outcome (a) seen: the killed owner's FIFO persists");
 }
 
-// NPIPE_REQ: FIFO-LIFE-2
 NPIPE_SCENARIO(fifo_lifetime, killed_writer_owner_gives_eof, "FIFO-LIFE-2", "fifo", "owner peer",
                "When the writing owner is killed, the peer's blocked read gets EOF") {
   std::string f = s.path("f");
@@ -146,7 +143,6 @@ NPIPE_SCENARIO(fifo_lifetime, killed_writer_owner_gives_eof, "FIFO-LIFE-2", "fif
            "bytes written before the owner died were lost");
 }
 
-// NPIPE_REQ: FIFO-LIFE-2
 NPIPE_SCENARIO(fifo_lifetime, killed_reader_owner_gives_broken_pipe, "FIFO-LIFE-2", "fifo",
                "owner peer",
                "When the reading owner is killed, the peer's write gets broken_pipe") {
@@ -165,7 +161,6 @@ NPIPE_SCENARIO(fifo_lifetime, killed_reader_owner_gives_broken_pipe, "FIFO-LIFE-
 
 namespace npipe::conformance {
 
-// NPIPE_REQ: FIFO-LIFE-4
 NPIPE_SCENARIO(fifo_lifetime, owner_close_removes_name, "FIFO-LIFE-4", "fifo", "owner peer",
                "An owner closed without release removes its name; a later open gets not_found") {
   std::string f = s.path("f");
@@ -175,14 +170,12 @@ NPIPE_SCENARIO(fifo_lifetime, owner_close_removes_name, "FIFO-LIFE-4", "fifo", "
   s.peer().fails({{"op", "open"}, {"name", f}, {"dir", "r"}}, "not_found");
 }
 
-// NPIPE_REQ: FIFO-CREATE-5
 NPIPE_SCENARIO(fifo_lifetime, create_in_missing_directory, "FIFO-CREATE-5", "fifo", "agent",
                "Creating a FIFO in a directory that does not exist gives not_found") {
   s.agent1().fails({{"op", "create"}, {"name", s.path("no/such/dir/f")}, {"dir", "r"}},
                    "not_found");
 }
 
-// NPIPE_REQ: FIFO-SEC-1
 NPIPE_SCENARIO(fifo_lifetime, squatting_a_live_instance_refused, "FIFO-SEC-1", "fifo", "owner peer",
                "A second owner of a name whose instance is live gets already_exists, and the "
                "first owner keeps its name") {

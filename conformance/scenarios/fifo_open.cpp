@@ -2,6 +2,7 @@
 // (spec/npipe.md, "FIFO profile: open").
 #include <chrono>
 
+#include "proc_checks.hpp"
 #include "scenario.hpp"
 #include "support.hpp"
 
@@ -39,7 +40,7 @@ void times_out(scene& s, actor& who, json open_cmd) {
   open_cmd["timeout_ms"] = deadline_ms;
   // /proc holdings are the agent's own only on Linux (under Wine they are Wine's descriptors).
   const bool linux_agent = who.platform() == "linux";
-  holdings before = linux_agent ? holdings_of(who.pid()) : holdings{};
+  proc::holdings before = linux_agent ? proc::holdings_of(who.pid()) : proc::holdings{};
   auto t0 = clock_type::now();
   who.fails(open_cmd, "timeout");
   long took = ms_since(t0);
@@ -50,7 +51,7 @@ void times_out(scene& s, actor& who, json open_cmd) {
   // and was woken by something else) fails, never a slow machine.
   long slack = s.options().step_timeout.count() - deadline_ms;
   s.expect(took <= deadline_ms + slack, "timeout reported " + std::to_string(took) + " ms late");
-  holdings after = linux_agent ? holdings_of(who.pid()) : holdings{};
+  proc::holdings after = linux_agent ? proc::holdings_of(who.pid()) : proc::holdings{};
   if (before.known() && after.known())
     s.expect(after.fds <= before.fds && after.threads <= before.threads &&
                  after.children <= before.children,
@@ -60,31 +61,28 @@ void times_out(scene& s, actor& who, json open_cmd) {
 
 }  // namespace
 
-// NPIPE_REQ: FIFO-OPEN-1
 NPIPE_SCENARIO(fifo_open, owner_read_waits_for_writer, "FIFO-OPEN-1", "fifo", "owner peer",
                "The owner's blocking open for reading waits until the peer opens for writing") {
   owner_waits(s, "r");
 }
 
-// NPIPE_REQ: FIFO-OPEN-2
 NPIPE_SCENARIO(fifo_open, owner_write_waits_for_reader, "FIFO-OPEN-2", "fifo", "owner peer",
                "The owner's blocking open for writing waits until the peer opens for reading") {
   owner_waits(s, "w");
 }
 
-// NPIPE_REQ: FIFO-OPEN-1
 NPIPE_SCENARIO(fifo_open, peer_read_waits_for_writer, "FIFO-OPEN-1", "fifo", "owner peer",
+               needs::posix("a peer open waiting for the owner's end (FIFO-OPEN-11 (a))"),
                "The peer's blocking open for reading waits until the owner opens for writing") {
   peer_waits(s, "w");
 }
 
-// NPIPE_REQ: FIFO-OPEN-2
 NPIPE_SCENARIO(fifo_open, peer_write_waits_for_reader, "FIFO-OPEN-2", "fifo", "owner peer",
+               needs::posix("a peer open waiting for the owner's end (FIFO-OPEN-11 (a))"),
                "The peer's blocking open for writing waits until the owner opens for reading") {
   peer_waits(s, "r");
 }
 
-// NPIPE_REQ: FIFO-OPEN-3 ERR-5
 NPIPE_SCENARIO(fifo_open, owner_read_deadline_times_out, "FIFO-OPEN-3 ERR-5", "fifo", "owner peer",
                "The owner's open for reading with a deadline and no writer fails with timeout") {
   std::string owner = create(s, s.owner(), s.path("f"), "r");
@@ -95,7 +93,6 @@ NPIPE_SCENARIO(fifo_open, owner_read_deadline_times_out, "FIFO-OPEN-3 ERR-5", "f
   open.ok();
 }
 
-// NPIPE_REQ: FIFO-OPEN-3 ERR-5
 NPIPE_SCENARIO(fifo_open, owner_write_deadline_times_out, "FIFO-OPEN-3 ERR-5", "fifo", "owner peer",
                "The owner's open for writing with a deadline and no reader fails with timeout") {
   std::string owner = create(s, s.owner(), s.path("f"), "w");
@@ -105,29 +102,32 @@ NPIPE_SCENARIO(fifo_open, owner_write_deadline_times_out, "FIFO-OPEN-3 ERR-5", "
   open.ok();
 }
 
-// NPIPE_REQ: FIFO-OPEN-3 ERR-5
-NPIPE_SCENARIO(fifo_open, peer_write_deadline_times_out, "FIFO-OPEN-3 ERR-5", "fifo", "owner peer",
-               "The peer's open for writing with a deadline and no reader fails with timeout") {
+NPIPE_SCENARIO(
+    fifo_open, peer_write_deadline_times_out, "FIFO-OPEN-3 ERR-5", "fifo", "owner peer",
+    needs::posix("a peer open timing out before the owner's end opens (FIFO-OPEN-11 (a))"),
+    "The peer's open for writing with a deadline and no reader fails with timeout") {
   create(s, s.owner(), s.path("f"), "r");
   times_out(s, s.peer(), {{"op", "open"}, {"name", s.path("f")}, {"dir", "w"}});
 }
 
-// NPIPE_REQ: FIFO-OPEN-3 ERR-5
-NPIPE_SCENARIO(fifo_open, peer_read_deadline_times_out, "FIFO-OPEN-3 ERR-5", "fifo", "owner peer",
-               "The peer's open for reading with a deadline and no writer fails with timeout") {
+NPIPE_SCENARIO(
+    fifo_open, peer_read_deadline_times_out, "FIFO-OPEN-3 ERR-5", "fifo", "owner peer",
+    needs::posix("a peer open timing out before the owner's end opens (FIFO-OPEN-11 (a))"),
+    "The peer's open for reading with a deadline and no writer fails with timeout") {
   create(s, s.owner(), s.path("f"), "w");
   times_out(s, s.peer(), {{"op", "open"}, {"name", s.path("f")}, {"dir", "r"}});
 }
 
-// NPIPE_REQ: FIFO-OPEN-4
-NPIPE_SCENARIO(fifo_open, peer_nonblocking_write_would_block, "FIFO-OPEN-4", "fifo", "owner peer",
-               "The peer's non-blocking open for writing with no reader: would_block") {
+NPIPE_SCENARIO(
+    fifo_open, peer_nonblocking_write_would_block, "FIFO-OPEN-4", "fifo", "owner peer",
+    needs::posix(
+        "a peer non-blocking open failing before the owner's end opens (FIFO-OPEN-11 (a))"),
+    "The peer's non-blocking open for writing with no reader: would_block") {
   create(s, s.owner(), s.path("f"), "r");
   s.peer().fails({{"op", "open"}, {"name", s.path("f")}, {"dir", "w"}, {"timeout_ms", 0}},
                  "would_block");
 }
 
-// NPIPE_REQ: FIFO-OPEN-4
 NPIPE_SCENARIO(fifo_open, owner_nonblocking_write_would_block, "FIFO-OPEN-4", "fifo", "owner peer",
                "The owner's non-blocking open for writing with no reader: would_block") {
   std::string owner = create(s, s.owner(), s.path("f"), "w");
@@ -135,7 +135,6 @@ NPIPE_SCENARIO(fifo_open, owner_nonblocking_write_would_block, "FIFO-OPEN-4", "f
                   "would_block");
 }
 
-// NPIPE_REQ: FIFO-OPEN-5
 NPIPE_SCENARIO(fifo_open, nonblocking_read_without_writer, "FIFO-OPEN-5", "fifo", "owner peer",
                "A non-blocking open for reading with no writer: at once on POSIX, would_block on "
                "Windows") {
@@ -144,6 +143,7 @@ NPIPE_SCENARIO(fifo_open, nonblocking_read_without_writer, "FIFO-OPEN-5", "fifo"
   json cmd = {{"op", "open"}, {"owner", owner}, {"dir", "r"}, {"timeout_ms", 0}};
   if (!s.owner().posix()) {
     s.owner().fails(cmd, "would_block");
+    s.note("PLATFORM-DEFINED FIFO-OPEN-5: outcome (b) seen: would_block");
     return;
   }
   std::string end = handle_of(s, s.owner().ok(cmd));
@@ -151,9 +151,9 @@ NPIPE_SCENARIO(fifo_open, nonblocking_read_without_writer, "FIFO-OPEN-5", "fifo"
   std::string w = handle_of(s, s.peer().ok({{"op", "open"}, {"name", f}, {"dir", "w"}}));
   s.peer().ok({{"op", "write"}, {"handle", w}, {"data", b64("x")}});
   s.expect(read_exactly(s, s.owner(), end, 1) == "x", "the byte written did not arrive");
+  s.note("PLATFORM-DEFINED FIFO-OPEN-5: outcome (a) seen: the open succeeded at once");
 }
 
-// NPIPE_REQ: FIFO-OPEN-6 ERR-1
 NPIPE_SCENARIO(fifo_open, missing_name_not_found, "FIFO-OPEN-6 ERR-1", "fifo", "agent",
                "Opening a name that does not exist gives not_found, in every form") {
   for (const char* dir : {"r", "w"}) {
@@ -163,7 +163,25 @@ NPIPE_SCENARIO(fifo_open, missing_name_not_found, "FIFO-OPEN-6 ERR-1", "fifo", "
   }
 }
 
-// NPIPE_REQ: FIFO-OPEN-9
+NPIPE_SCENARIO(fifo_open, missing_name_with_deadline_not_found_at_once, "FIFO-OPEN-6", "fifo",
+               "agent",
+               "An open with a deadline of a name that does not exist fails not_found at once, not "
+               "when the deadline passes") {
+  // A deadline most of the step: "at once" is anything under half of it, so only an open that
+  // waited for the name to appear (or for the deadline) fails, never a slow machine.
+  const long deadline_ms = s.options().step_timeout.count() * 4 / 5;
+  for (const char* dir : {"r", "w"}) {
+    auto t0 = clock_type::now();
+    s.agent1().fails(
+        {{"op", "open"}, {"name", s.path("nothing")}, {"dir", dir}, {"timeout_ms", deadline_ms}},
+        "not_found");
+    long took = ms_since(t0);
+    s.expect(took < deadline_ms / 2, "not_found came after " + std::to_string(took) + " ms of a " +
+                                         std::to_string(deadline_ms) +
+                                         " ms deadline: the open waited for the name");
+  }
+}
+
 NPIPE_SCENARIO(fifo_open, deadlines_meet_owner_first, "FIFO-OPEN-9", "fifo", "owner peer",
                "Both sides open with deadlines, the owner first: both succeed") {
   std::string owner = create(s, s.owner(), s.path("f"), "r");
@@ -174,7 +192,6 @@ NPIPE_SCENARIO(fifo_open, deadlines_meet_owner_first, "FIFO-OPEN-9", "fifo", "ow
   open.ok();
 }
 
-// NPIPE_REQ: FIFO-OPEN-9
 NPIPE_SCENARIO(fifo_open, deadlines_meet_peer_first, "FIFO-OPEN-9", "fifo", "owner peer",
                "Both sides open with deadlines, the peer first: both succeed") {
   std::string owner = create(s, s.owner(), s.path("f"), "w");

@@ -16,6 +16,11 @@ namespace {
 
 using namespace support;
 
+// Every scenario here: files, FIFOs, sockets, devices and symlinks the driver makes at the path,
+// modes under a umask, stat of the result.
+const scenario_needs kFilesAtThePath =
+    needs::posix("files, FIFOs and symlinks the driver makes at the path");
+
 std::string make_file(scene& s, const std::string& leaf, const std::string& content) {
   std::string p = s.path(leaf);
   std::ofstream(p) << content;
@@ -59,16 +64,14 @@ void refuses(scene& s, const std::string& path, const std::string& what) {
 
 }  // namespace
 
-// NPIPE_REQ: FIFO-OPEN-7
-NPIPE_SCENARIO(fifo_paths, regular_file_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent",
+NPIPE_SCENARIO(fifo_paths, regular_file_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent", kFilesAtThePath,
                "Opening a regular file gives not_a_pipe and leaves it untouched") {
   std::string f = make_file(s, "file", "precious");
   refuses(s, f, "a regular file");
   s.expect(file_content(f) == "precious", "the regular file was changed");
 }
 
-// NPIPE_REQ: FIFO-OPEN-7
-NPIPE_SCENARIO(fifo_paths, directory_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent",
+NPIPE_SCENARIO(fifo_paths, directory_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent", kFilesAtThePath,
                "Opening a directory gives not_a_pipe") {
   std::string d = s.path("dir");
   ::mkdir(d.c_str(), 0700);
@@ -76,8 +79,7 @@ NPIPE_SCENARIO(fifo_paths, directory_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent",
   refuses(s, d, "a directory");
 }
 
-// NPIPE_REQ: FIFO-OPEN-7
-NPIPE_SCENARIO(fifo_paths, socket_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent",
+NPIPE_SCENARIO(fifo_paths, socket_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent", kFilesAtThePath,
                "Opening a socket file gives not_a_pipe") {
   std::string p = s.path("sock");
   int fd = s.adopt_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -89,28 +91,26 @@ NPIPE_SCENARIO(fifo_paths, socket_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent",
   refuses(s, p, "a socket");
 }
 
-// NPIPE_REQ: FIFO-OPEN-7
-NPIPE_SCENARIO(fifo_paths, device_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent",
+NPIPE_SCENARIO(fifo_paths, device_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent", kFilesAtThePath,
                "Opening a device (/dev/null) gives not_a_pipe") {
   refuses(s, "/dev/null", "a character device");
 }
 
-// NPIPE_REQ: FIFO-OPEN-8
 NPIPE_SCENARIO(fifo_paths, symlink_to_fifo_not_followed, "FIFO-OPEN-8", "fifo", "agent",
+               kFilesAtThePath,
                "A symbolic link to a FIFO is not followed: not_a_pipe, without blocking") {
   std::string target = make_fifo(s, "real");
   refuses(s, make_symlink(s, "link", target), "a symlink to a FIFO");
 }
 
-// NPIPE_REQ: FIFO-OPEN-8
 NPIPE_SCENARIO(fifo_paths, dangling_symlink_not_followed, "FIFO-OPEN-8", "fifo", "agent",
-               "A dangling symbolic link gives not_a_pipe") {
+               kFilesAtThePath, "A dangling symbolic link gives not_a_pipe") {
   refuses(s, make_symlink(s, "link", s.path("nowhere")), "a dangling symlink");
   s.expect(!lstat_of(s.path("nowhere")), "opening a dangling symlink created its target");
 }
 
-// NPIPE_REQ: FIFO-CREATE-3
 NPIPE_SCENARIO(fifo_paths, create_over_existing_names, "FIFO-CREATE-3", "fifo", "agent",
+               kFilesAtThePath,
                "Creating a name that exists (FIFO, file, directory, dangling symlink) gives "
                "already_exists and leaves it untouched") {
   std::string file = make_file(s, "file", "keep");
@@ -129,8 +129,8 @@ NPIPE_SCENARIO(fifo_paths, create_over_existing_names, "FIFO-CREATE-3", "fifo", 
   s.expect(!lstat_of(s.path("nowhere")), "a FIFO was created through the dangling symlink");
 }
 
-// NPIPE_REQ: FIFO-CREATE-3
 NPIPE_SCENARIO(fifo_paths, squatted_name_refused, "FIFO-CREATE-3", "fifo", "owner peer",
+               kFilesAtThePath,
                "A name squatted by another owner's live FIFO gives already_exists") {
   std::string f = s.path("f");
   std::string first = create(s, s.owner(), f, "r");
@@ -142,8 +142,8 @@ NPIPE_SCENARIO(fifo_paths, squatted_name_refused, "FIFO-CREATE-3", "fifo", "owne
   s.peer().ok({{"op", "close"}, {"handle", w}});
 }
 
-// NPIPE_REQ: FIFO-CREATE-4
 NPIPE_SCENARIO(fifo_paths, adopt_existing_fifo, "FIFO-CREATE-4", "fifo", "owner peer",
+               kFilesAtThePath,
                "With adopt, an existing FIFO is taken over; anything else gives not_a_pipe") {
   std::string fifo = s.path("fifo");
   if (::mkfifo(fifo.c_str(), 0600) != 0) s.fail("driver: mkfifo failed");
@@ -160,8 +160,7 @@ NPIPE_SCENARIO(fifo_paths, adopt_existing_fifo, "FIFO-CREATE-4", "fifo", "owner 
   s.owner().fails({{"op", "create"}, {"name", link}, {"dir", "r"}, {"adopt", true}}, "not_a_pipe");
 }
 
-// NPIPE_REQ: FIFO-CREATE-1
-NPIPE_SCENARIO(fifo_paths, default_mode_0600, "FIFO-CREATE-1", "fifo", "agent",
+NPIPE_SCENARIO(fifo_paths, default_mode_0600, "FIFO-CREATE-1", "fifo", "agent", kFilesAtThePath,
                "The owner creates the FIFO with mode 0600 by default, even with umask 0") {
   s.role("agent", 0, 0u);
   std::string f = s.path("f");
@@ -173,8 +172,8 @@ NPIPE_SCENARIO(fifo_paths, default_mode_0600, "FIFO-CREATE-1", "fifo", "agent",
   s.expect((st->st_mode & 07777) == 0600, std::string("mode is ") + buf + ", not 0600");
 }
 
-// NPIPE_REQ: FIFO-CREATE-2
 NPIPE_SCENARIO(fifo_paths, requested_mode_despite_umask, "FIFO-CREATE-2", "fifo", "agent",
+               kFilesAtThePath,
                "A requested mode is applied exactly, whatever the umask (here 077)") {
   s.role("agent", 0, 077u);
   for (unsigned mode : {0640u, 0666u, 0604u}) {
@@ -190,8 +189,7 @@ NPIPE_SCENARIO(fifo_paths, requested_mode_despite_umask, "FIFO-CREATE-2", "fifo"
   }
 }
 
-// NPIPE_REQ: NAME-3 ERR-5
-NPIPE_SCENARIO(fifo_paths, unrepresentable_names, "NAME-3 ERR-5", "fifo", "agent",
+NPIPE_SCENARIO(fifo_paths, unrepresentable_names, "NAME-3 ERR-5", "fifo", "agent", kFilesAtThePath,
                "Empty, NUL-carrying and over-long names give invalid_name and create nothing") {
   s.agent1().fails({{"op", "create"}, {"name", ""}, {"dir", "r"}}, "invalid_name");
   s.agent1().fails(
@@ -206,8 +204,8 @@ NPIPE_SCENARIO(fifo_paths, unrepresentable_names, "NAME-3 ERR-5", "fifo", "agent
 
 namespace npipe::conformance {
 
-// NPIPE_REQ: NAME-1 NAME-2
 NPIPE_SCENARIO(fifo_paths, portable_name_is_relative, "NAME-1 NAME-2", "fifo", "owner peer",
+               kFilesAtThePath,
                "A portable name is a path relative to the current directory; a raw path is used "
                "as given") {
   using namespace support;
@@ -223,6 +221,61 @@ NPIPE_SCENARIO(fifo_paths, portable_name_is_relative, "NAME-1 NAME-2", "fifo", "
   std::string r = handle_of(s, open.ok());
   s.peer().ok({{"op", "write"}, {"handle", w}, {"data", b64("rel")}});
   s.expect(read_exactly(s, s.owner(), r, 3) == "rel", "the relative and raw names differ");
+}
+
+}  // namespace npipe::conformance
+
+namespace npipe::conformance {
+
+NPIPE_SCENARIO(fifo_paths, adopt_refuses_a_foreign_fifo, "FIFO-SEC-6", "fifo", "agent",
+               kFilesAtThePath,
+               "Adopt refuses a FIFO that belongs to another user with permission_denied and "
+               "leaves it as it was") {
+  using namespace support;
+  // The agents run as the driver's user; only root can give a FIFO to somebody else.
+  if (::geteuid() != 0)
+    throw skipped("the driver is not root: it cannot make a FIFO owned by another user");
+  const uid_t nobody = 65534;
+  std::string f = s.path("foreign");
+  if (::mkfifo(f.c_str(), 0600) != 0 || ::chmod(f.c_str(), 0666) != 0 ||
+      ::chown(f.c_str(), nobody, nobody) != 0)
+    s.fail("driver: cannot make a FIFO owned by uid 65534");
+  s.driver_made(f);
+  auto before = lstat_of(f);
+  s.agent1().fails({{"op", "create"}, {"name", f}, {"dir", "r"}, {"adopt", true}},
+                   "permission_denied");
+  auto after = lstat_of(f);
+  s.expect(after && S_ISFIFO(after->st_mode) && after->st_ino == before->st_ino,
+           "the other user's FIFO was removed or replaced");
+  s.expect(after->st_uid == nobody && (after->st_mode & 07777) == 0666,
+           "the other user's FIFO changed owner or mode");
+  // Nothing happened: the agent holds no descriptor of it (a writer would now find a reader).
+  s.agent1().fails({{"op", "open"}, {"name", f}, {"dir", "w"}, {"timeout_ms", 0}}, "would_block");
+}
+
+NPIPE_SCENARIO(fifo_paths, mode_beyond_permissions_exact_or_unsupported, "ERR-6 FIFO-CREATE-2",
+               "fifo", "agent", kFilesAtThePath,
+               "A mode with the sticky bit is applied exactly or refused unsupported with nothing "
+               "created, never weakened in silence") {
+  using namespace support;
+  s.role("agent", 0, 077u);
+  std::string f = s.path("sticky");
+  json r =
+      s.agent1().start({{"op", "create"}, {"name", f}, {"dir", "r"}, {"mode", 01600}}).answer();
+  auto st = lstat_of(f);
+  if (!r["ok"].get<bool>()) {
+    s.expect(r.value("error", std::string()) == "unsupported",
+             "create with mode 01600 failed with " + r.dump() +
+                 ": it must be made exactly, or refused as unsupported");
+    s.expect(!st, "create with mode 01600 answered unsupported but left a file at the name");
+    return;
+  }
+  char buf[96];
+  std::snprintf(buf, sizeof buf,
+                "asked 01600 under umask 077, got %04o: not honoured, yet not "
+                "refused as unsupported",
+                st ? static_cast<unsigned>(st->st_mode & 07777) : 0u);
+  s.expect(st && S_ISFIFO(st->st_mode) && (st->st_mode & 07777) == 01600, buf);
 }
 
 }  // namespace npipe::conformance

@@ -127,39 +127,3 @@ std::size_t pipe_buf_for(const std::string& platform) {
 }
 
 }  // namespace npipe::conformance::support
-
-#include <dirent.h>
-
-#include "process.hpp"
-
-namespace npipe::conformance::support {
-
-namespace {
-int count_dir(const std::string& dir) {
-  DIR* d = opendir(dir.c_str());
-  if (!d) return -1;
-  int n = 0;
-  while (dirent* e = readdir(d))
-    n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
-}  // namespace
-
-std::string holdings::describe() const {
-  return std::to_string(fds) + " fds, " + std::to_string(threads) + " threads, " +
-         std::to_string(children) + " children";
-}
-
-holdings holdings_of(pid_t pid) {
-  holdings h;
-  std::string base = "/proc/" + std::to_string(pid);
-  h.fds = count_dir(base + "/fd");
-  h.threads = count_dir(base + "/task");
-  if (h.fds < 0) return h;
-  // Children: the other processes of its group (the agent runs in a group of its own).
-  h.children = static_cast<int>(processes_in_group(pid).size()) - 1;
-  return h;
-}
-
-}  // namespace npipe::conformance::support

@@ -56,18 +56,3 @@ long ms_since(std::chrono::steady_clock::time_point t);
 std::size_t pipe_buf_for(const std::string& platform);
 
 }  // namespace npipe::conformance::support
-
-namespace npipe::conformance::support {
-
-// What an agent process holds, from /proc (Linux); -1 where unknown. For "leaves no descriptor,
-// thread or child behind" (FIFO-OPEN-3).
-struct holdings {
-  int fds = -1;
-  int threads = -1;
-  int children = -1;
-  bool known() const { return fds >= 0; }
-  std::string describe() const;
-};
-holdings holdings_of(pid_t pid);
-
-}  // namespace npipe::conformance::support

@@ -6,7 +6,6 @@
 // \\.\pipe\ names.
 #ifndef _WIN32
 
-#include <glob.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cpython.hpp"
 #include "npipe/error.hpp"
 #include "protocol/codec.hpp"
 #include "support.hpp"
@@ -128,30 +128,21 @@ bool ignored(int sig) {
 
 // ---- CPython ------------------------------------------------------------------------------------
 
-std::vector<std::string> pythons(const std::string& pattern) {
-  const char* root = std::getenv("PYENV_ROOT");
-  std::string full =
-      std::string(root && *root ? root : "/root/.pyenv") + "/versions/" + pattern + "/bin/python3";
-  std::vector<std::string> found;
-  glob_t g;
-  if (::glob(full.c_str(), 0, nullptr, &g) == 0) {
-    for (std::size_t i = 0; i < g.gl_pathc; ++i)
-      found.emplace_back(g.gl_pathv[i]);
-  }
-  globfree(&g);
-  return found;
-}
-
-// One interpreter of each authentication generation: 3.11 (MD5 challenges) and the newest 3.12+
-// ({sha256} challenges). A missing one fails the test: interop is not optional.
+// One interpreter of each authentication generation: the newest 3.11 (MD5 challenges) and the
+// newest 3.12+ ({sha256} challenges), found through PYENV_ROOT, `pyenv root` and PATH
+// (support/cpython.hpp). A missing one fails the test: interop is not optional.
 std::vector<std::string> interop_pythons() {
   std::vector<std::string> out;
-  auto old = pythons("3.11*");
-  auto modern = pythons("3.1[2-9]*");
-  if (old.empty()) ADD_FAILURE() << "no CPython 3.11 under $PYENV_ROOT/versions (/root/.pyenv)";
-  if (modern.empty()) ADD_FAILURE() << "no CPython 3.12+ under $PYENV_ROOT/versions (/root/.pyenv)";
-  if (!old.empty()) out.push_back(old.back());
-  if (!modern.empty()) out.push_back(modern.back());
+  auto old = npipe::test::find_cpythons(11, 11);
+  auto modern = npipe::test::find_cpythons(12, 99);
+  if (old.empty())
+    ADD_FAILURE() << npipe::test::cpython_missing("CPython 3.11",
+                                                  "the MD5 handshake's interop needs it");
+  if (modern.empty())
+    ADD_FAILURE() << npipe::test::cpython_missing(
+        "CPython 3.12+", "the {sha256} handshake needs 3.12+, which Debian 12 does not package");
+  if (!old.empty()) out.push_back(old.rbegin()->second.back());
+  if (!modern.empty()) out.push_back(modern.rbegin()->second.back());
   return out;
 }
 

@@ -2,7 +2,6 @@
 // Listener and Client against npipe's, with an authkey, in both challenge forms, for Python 3.11
 // (legacy HMAC-MD5 handshake) and every installed 3.12+ (the {sha256} handshake). A missing
 // interpreter FAILS the test: it never passes silently. (harness/ runs the full interop matrix.)
-#include <glob.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "channel_test_util.hpp"
+#include "cpython.hpp"
 #include "npipe/channel.hpp"
 #include "npipe/error.hpp"
 #include "support.hpp"
@@ -21,18 +21,12 @@ using npipe::errc;
 using npipe::chantest::error_of;
 using npipe::chantest::text;
 
-// Where the interpreters live on the project's machines (pyenv); each pattern must match.
-constexpr const char* kPython311 = "/root/.pyenv/versions/3.11.*/bin/python3";
-constexpr const char* kPython312Plus = "/root/.pyenv/versions/3.1[2-9].*/bin/python3";
-
-std::vector<std::string> find_interpreters(const char* pattern) {
+// The interpreters: every CPython of the minors asked for, found through PYENV_ROOT, `pyenv root`
+// and PATH (support/cpython.hpp).
+std::vector<std::string> find_interpreters(int min_minor, int max_minor) {
   std::vector<std::string> found;
-  glob_t g{};
-  if (::glob(pattern, 0, nullptr, &g) == 0) {
-    for (std::size_t i = 0; i < g.gl_pathc; ++i)
-      found.emplace_back(g.gl_pathv[i]);
-  }
-  ::globfree(&g);
+  for (const auto& [minor, paths] : npipe::test::find_cpythons(min_minor, max_minor))
+    found.insert(found.end(), paths.begin(), paths.end());
   return found;
 }
 
@@ -173,10 +167,9 @@ void wrong_keys(const std::string& python) {
   }
 }
 
-void run_interop(const char* pattern) {
-  auto found = find_interpreters(pattern);
-  ASSERT_FALSE(found.empty()) << "no CPython interpreter matches " << pattern
-                              << ": this interop test cannot run (it must not pass silently)";
+void run_interop(int min_minor, int max_minor, const std::string& which, const std::string& why) {
+  auto found = find_interpreters(min_minor, max_minor);
+  ASSERT_FALSE(found.empty()) << npipe::test::cpython_missing(which, why);
   for (const std::string& python : found) {
     for (auto form : {npipe::challenge_form::sha256, npipe::challenge_form::legacy_md5}) {
       npipe_client_against_python(python, form);
@@ -193,7 +186,7 @@ void run_interop(const char* pattern) {
 // NPIPE_REQ: CHAN-FRAME-1
 TEST(ChannelCPython, Python311ListenerAndClientInterwork) {
   npipe::test::watchdog dog(120s, "CPython 3.11 interop");
-  run_interop(kPython311);
+  run_interop(11, 11, "CPython 3.11", "the MD5 handshake's interop needs it");
 }
 
 // NPIPE_REQ: CHAN-AUTH-1
@@ -203,7 +196,8 @@ TEST(ChannelCPython, Python311ListenerAndClientInterwork) {
 // NPIPE_REQ: CHAN-FRAME-1
 TEST(ChannelCPython, Python312PlusListenerAndClientInterwork) {
   npipe::test::watchdog dog(120s, "CPython 3.12+ interop");
-  run_interop(kPython312Plus);
+  run_interop(12, 99, "CPython 3.12+",
+              "the {sha256} handshake needs 3.12+, which Debian 12 does not package");
 }
 
 }  // namespace

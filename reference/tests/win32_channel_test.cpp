@@ -1,5 +1,6 @@
 // The Channel profile on Windows (src/win32/channel.cpp): message-mode pipes as CPython's
-// PipeConnection uses them (Y4, Y5), between real processes where two sides are involved.
+// PipeConnection uses them (CPython connection.py PipeConnection), between real processes where two
+// sides are involved.
 #ifdef _WIN32
 
 #include <windows.h>
@@ -279,7 +280,7 @@ TEST(Win32Channel, TooLongMessageMakesConnectionWriteOnly) {  // CHAN-RECV-1, CH
 }
 
 // NPIPE_REQ: CHAN-FRAME-5
-TEST(Win32Channel, WireIsOneMessagePerSendWithoutHeader) {  // CHAN-FRAME-5 (Y4)
+TEST(Win32Channel, WireIsOneMessagePerSendWithoutHeader) {  // CHAN-FRAME-5
   const std::string name = unique_name("wire");
   auto l = listener::listen(name);
   const std::wstring wide = L"\\\\.\\pipe\\" + std::wstring(name.begin(), name.end());

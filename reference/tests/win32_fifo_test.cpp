@@ -97,7 +97,7 @@ NPIPE_TEST_CHILD(w32_fifo_create_and_exit) {
   return 0;
 }
 
-// ---- names (NAME-1..3; W1) --------------------------------------------------------------------
+// ---- names (NAME-1..3) --------------------------------------------------------------------
 
 // NPIPE_REQ: NAME-1
 TEST(Win32Name, PortableNameMapsToPipeNamespace) {  // NAME-1
@@ -283,7 +283,8 @@ TEST(Win32Fifo, OwnerOpenTimesOutThenStillWorks) {  // FIFO-OPEN-3, FIFO-OPEN-5 
   EXPECT_EQ(child.wait(kReply), 0);
 }
 
-TEST(Win32Fifo, PeerOpenCompletesOnceTheOwnerCreated) {  // W4: the name IS the owner's end
+TEST(Win32Fifo,
+     PeerOpenCompletesOnceTheOwnerCreated) {  // FIFO-OPEN-11: the name IS the owner's end
   const std::string name = unique_name("early");
   auto owner = fifo_owner::create(name, direction::read);
   // No owner.open() yet: the client still gets in (Windows), the owner's open then completes
@@ -296,7 +297,7 @@ TEST(Win32Fifo, PeerOpenCompletesOnceTheOwnerCreated) {  // W4: the name IS the 
 }
 
 // NPIPE_REQ: FIFO-OPEN-4
-TEST(Win32Fifo, BusyInstanceIsWouldBlockOrTimeout) {  // FIFO-OPEN-4 analogue, W3
+TEST(Win32Fifo, BusyInstanceIsWouldBlockOrTimeout) {  // FIFO-OPEN-4 analogue, FIFO-MULTI-1
   const std::string name = unique_name("busy");
   auto owner = fifo_owner::create(name, direction::read);
   auto first = open_fifo(name, direction::write, deadline::immediate());
@@ -333,7 +334,8 @@ TEST(Win32Fifo, LargeTransferThenEof) {  // FIFO-IO-1, FIFO-EOF-1, FIFO-OPEN-1
   EXPECT_EQ(child.wait(kReply), 0);
 }
 
-TEST(Win32Fifo, WriterThatLeftBeforeOwnerOpenIsStillRead) {  // W4: ERROR_NO_DATA at connect
+TEST(Win32Fifo,
+     WriterThatLeftBeforeOwnerOpenIsStillRead) {  // FIFO-OPEN-11: ERROR_NO_DATA at connect
   npipe::test::watchdog dog(60s);
   const std::string name = unique_name("nodata");
   auto owner = fifo_owner::create(name, direction::read);

@@ -2,7 +2,8 @@
 // (blocking, non-blocking, with a deadline) of spec FIFO-OPEN-1..9.
 //
 // How a reader waits for a writer with a deadline (there is no poll event for "a writer arrived":
-// Linux poll reports nothing for a writer that has not written):
+// Linux poll reports nothing for a writer that has not written, torvalds/linux fs/pipe.c pipe_poll;
+// spec section 11):
 //   1. open O_RDONLY|O_NONBLOCK. This returns at once, proves the type (fstat), and makes us a
 //      reader, so writers using non-blocking or deadline opens get in from now on.
 //   2. a helper thread does a blocking open O_RDONLY of the same inode; the kernel returns it when
@@ -70,6 +71,12 @@ const char* dir_word(direction dir) noexcept {
   // O_NOFOLLOW on a symlink: the path IS a symlink (FIFO-OPEN-8).
   if (err == ELOOP) throw_errno(errc::not_a_pipe, err, what + " (the path is a symbolic link)");
   if (err == EISDIR) throw_errno(errc::not_a_pipe, err, what + " (the path is a directory)");
+#if defined(__FreeBSD__) || defined(__DragonFly__)
+  // FreeBSD answers O_NOFOLLOW on a symlink with EMLINK, and an open of a socket with EOPNOTSUPP
+  // (open(2); spec section 8.3, spec/errors.json open/darwin).
+  if (err == EMLINK) throw_errno(errc::not_a_pipe, err, what + " (the path is a symbolic link)");
+  if (err == EOPNOTSUPP) throw_errno(errc::not_a_pipe, err, what + " (the path is a socket)");
+#endif
   if (err == EINVAL) throw_errno(errc::invalid_name, err, what);
   throw_errno(err, what);
 }

@@ -16,7 +16,7 @@ struct win32_entry {
 #define NPIPE_WIN32(e, c) \
   { e, #e, errc::c }
 const win32_entry kTable[] = {
-    // No such pipe (W3): CreateFile, WaitNamedPipe.
+    // No such pipe (spec section 5.1): CreateFile, WaitNamedPipe.
     NPIPE_WIN32(ERROR_FILE_NOT_FOUND, not_found),
     NPIPE_WIN32(ERROR_PATH_NOT_FOUND, not_found),
     NPIPE_WIN32(ERROR_BAD_NETPATH, not_found),
@@ -27,13 +27,13 @@ const win32_entry kTable[] = {
     NPIPE_WIN32(ERROR_SEM_TIMEOUT, timeout),
     NPIPE_WIN32(WAIT_TIMEOUT, timeout),
     NPIPE_WIN32(ERROR_TIMEOUT, timeout),
-    // Every instance is taken (W3, W8): out of context a client's "try again".
+    // Every instance is taken (spec section 5.1): out of context a client's "try again".
     NPIPE_WIN32(ERROR_PIPE_BUSY, would_block),
     // A non-blocking (PIPE_NOWAIT) server with no client yet. npipe never sets PIPE_NOWAIT.
     NPIPE_WIN32(ERROR_PIPE_LISTENING, would_block),
     NPIPE_WIN32(ERROR_IO_PENDING, would_block),
     NPIPE_WIN32(ERROR_IO_INCOMPLETE, would_block),
-    // The other end has gone (W5, W6).
+    // The other end has gone (spec section 5.1).
     NPIPE_WIN32(ERROR_BROKEN_PIPE, broken_pipe),
     NPIPE_WIN32(ERROR_NO_DATA, broken_pipe),
     NPIPE_WIN32(ERROR_PIPE_NOT_CONNECTED, broken_pipe),
@@ -46,12 +46,13 @@ const win32_entry kTable[] = {
     NPIPE_WIN32(ERROR_PRIVILEGE_NOT_HELD, permission_denied),
     NPIPE_WIN32(ERROR_BAD_IMPERSONATION_LEVEL, permission_denied),
     NPIPE_WIN32(ERROR_CANT_OPEN_ANONYMOUS, permission_denied),
-    // W1: a name that is not \\.\pipe\NAME, or too long.
+    // spec NAME-3: a name that is not \\.\pipe\NAME, or too long.
     NPIPE_WIN32(ERROR_INVALID_NAME, invalid_name),
     NPIPE_WIN32(ERROR_BAD_PATHNAME, invalid_name),
     NPIPE_WIN32(ERROR_FILENAME_EXCED_RANGE, invalid_name),
     NPIPE_WIN32(ERROR_BUFFER_OVERFLOW, invalid_name),
-    // W7: a message longer than the read buffer (the caller handles it; listed for messages).
+    // spec CHAN-RECV-1: a message longer than the read buffer (the caller handles it; listed for
+    // messages).
     NPIPE_WIN32(ERROR_MORE_DATA, message_too_long),
     NPIPE_WIN32(ERROR_NOT_SUPPORTED, unsupported),
     NPIPE_WIN32(ERROR_CALL_NOT_IMPLEMENTED, unsupported),

@@ -55,7 +55,8 @@ int listener_pool::start_idle(const std::string& what) {
     if (::ConnectNamedPipe(s.pipe.get(), o)) return static_cast<int>(i);  // completed at once
     const DWORD err = ::GetLastError();
     // A client that came before the call (ERROR_PIPE_CONNECTED), or came and already left
-    // (ERROR_NO_DATA, W4): both are a connection to hand over.
+    // (ERROR_NO_DATA: ConnectNamedPipe page; CPython PipeListener.accept): both are a connection to
+    // hand over.
     if (err == ERROR_PIPE_CONNECTED || err == ERROR_NO_DATA) return static_cast<int>(i);
     if (err != ERROR_IO_PENDING) throw_win32(err, what + ": ConnectNamedPipe");
     s.pending = true;

@@ -1,5 +1,6 @@
 // The Windows Channel backend's connection (backend::message_stream), byte-compatible with
-// CPython's AF_PIPE PipeConnection (behaviours Y4, Y5; spec CHAN-*):
+// CPython's AF_PIPE PipeConnection (CPython Lib/multiprocessing/connection.py PipeClient,
+// PipeConnection; spec CHAN-*):
 //
 //  - connect: WaitNamedPipe + CreateFile(read and write data, never GENERIC_WRITE: security.hpp;
 //    SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION), retrying on ERROR_PIPE_BUSY until the
@@ -7,7 +8,8 @@
 //    (CHAN-CONNECT-1).
 //  - messages: one WriteFile per message, no header (CHAN-FRAME-5); zero-length messages exist.
 //    A receive first waits with a zero-byte ReadFile: it completes with ERROR_MORE_DATA when a
-//    message is there without consuming any of it, or succeeds when the message is empty (W7).
+//    message is there without consuming any of it, or succeeds when the message is empty (spec
+//    CHAN-FRAME-5; Microsoft's "Named Pipe Type, Read, and Wait Modes").
 //    PeekNamedPipe then gives the message's length: longer than maxlength -> message_too_long with
 //    nothing read or allocated, and the stream is lost for reading (CHAN-RECV-1, -2); otherwise
 //    one ReadFile of exactly that length. ERROR_BROKEN_PIPE is EOF (always on a message boundary).

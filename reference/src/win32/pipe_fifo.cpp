@@ -1,4 +1,4 @@
-// The Windows FIFO backend (spec FIFO-*; W1..W10): the owner is a byte-mode server instance, the
+// The Windows FIFO backend (spec FIFO-*): the owner is a byte-mode server instance, the
 // peer its client.
 //
 //  - create: CreateNamedPipe(PIPE_ACCESS_INBOUND (owner reads) or PIPE_ACCESS_OUTBOUND (owner
@@ -13,7 +13,7 @@
 //    end: the name lives exactly as long as that end (or the owner, before open) holds it.
 //  - peer open: WaitNamedPipe + CreateFile (pipe_io.hpp). Because a Windows name IS the owner's
 //    open end, the peer's open completes as soon as the owner has created the name, before the
-//    owner's open() (W4); the owner's open waits for the peer as FIFO-OPEN-1/2 require.
+//    owner's open() (FIFO-OPEN-11); the owner's open waits for the peer as FIFO-OPEN-1/2 require.
 //  - EOF is ERROR_BROKEN_PIPE on read; a write after the reader left fails ERROR_NO_DATA (or
 //    ERROR_BROKEN_PIPE / ERROR_PIPE_NOT_CONNECTED): broken_pipe (FIFO-EOF-1, FIFO-PIPE-1).
 //  - remove: closes the listening instance if the owner still holds it (the name vanishes, a
@@ -63,8 +63,8 @@ unique_handle create_instance(const std::string& path, direction dir, unsigned m
   if (h == INVALID_HANDLE_VALUE) {
     const DWORD err = ::GetLastError();
     const std::string what = "create FIFO '" + path + "'";
-    // With FILE_FLAG_FIRST_PIPE_INSTANCE, an existing name gives ERROR_ACCESS_DENIED (W8);
-    // ERROR_PIPE_BUSY when its instances are all taken.
+    // With FILE_FLAG_FIRST_PIPE_INSTANCE, an existing name gives ERROR_ACCESS_DENIED
+    // (CreateNamedPipe page); ERROR_PIPE_BUSY when its instances are all taken.
     if (err == ERROR_ACCESS_DENIED || err == ERROR_PIPE_BUSY) {
       throw_win32(errc::already_exists, err, what + ": the name is held by a live pipe");
     }
@@ -94,8 +94,8 @@ class pipe_end final : public backend::fifo_stream {
     const io_result r = read_some(h, ov_, buf, want, d);
     if (r.timed_out) return {r.bytes, r.bytes == 0};
     if (r.error == ERROR_SUCCESS) return {r.bytes, false};
-    // The writer has gone and everything it wrote was read (W5): EOF. ERROR_PIPE_NOT_CONNECTED is
-    // what a server instance reads once its client is gone for good.
+    // The writer has gone and everything it wrote was read (spec FIFO-EOF-1): EOF.
+    // ERROR_PIPE_NOT_CONNECTED is what a server instance reads once its client is gone for good.
     if (r.error == ERROR_BROKEN_PIPE || r.error == ERROR_PIPE_NOT_CONNECTED) return {0, false};
     throw_win32(r.error, what);
   }

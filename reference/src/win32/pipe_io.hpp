@@ -1,7 +1,8 @@
-// The Win32 pipe operations both profiles share, each honouring an npipe::deadline (W10):
-// overlapped I/O waited for until the deadline then cancelled with CancelIoEx (and the cancel
-// waited for, so no OVERLAPPED outlives its call); the server's overlapped ConnectNamedPipe; the
-// client's WaitNamedPipe + CreateFile loop.
+// The Win32 pipe operations both profiles share, each honouring an npipe::deadline (spec
+// FIFO-OPEN-3, CHAN-CONNECT-4; ConnectNamedPipe and WaitNamedPipe pages): overlapped I/O waited for
+// until the deadline then cancelled with CancelIoEx (and the cancel waited for, so no OVERLAPPED
+// outlives its call); the server's overlapped ConnectNamedPipe; the client's WaitNamedPipe +
+// CreateFile loop.
 #pragma once
 
 #include <windows.h>
@@ -51,7 +52,8 @@ io_result write_some(HANDLE h, overlapped& ov, const void* buf, DWORD n, deadlin
 
 enum class connect_outcome {
   connected,    // a client is connected (also: ERROR_PIPE_CONNECTED, it came before the call)
-  client_left,  // ERROR_NO_DATA: a client connected and closed before the call (W4)
+  client_left,  // ERROR_NO_DATA: a client connected and closed before the call (ConnectNamedPipe
+                // page; CPython PipeListener.accept)
   timed_out,    // the deadline passed (would_block for an immediate deadline); still listening
 };
 // Waits for a client on a listening server instance. Throws npipe::error on any other failure.

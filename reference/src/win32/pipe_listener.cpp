@@ -43,7 +43,8 @@ unique_handle create_channel_instance(const std::string& path, unsigned mode, bo
   if (h == INVALID_HANDLE_VALUE) {
     const DWORD err = ::GetLastError();
     const std::string what = "listen on '" + path + "'";
-    // FILE_FLAG_FIRST_PIPE_INSTANCE on a live name: ERROR_ACCESS_DENIED (W8); a live name whose
+    // FILE_FLAG_FIRST_PIPE_INSTANCE on a live name: ERROR_ACCESS_DENIED (CreateNamedPipe
+    // page); a live name whose
     // instances are all taken (a FIFO): ERROR_PIPE_BUSY.
     if (first && (err == ERROR_ACCESS_DENIED || err == ERROR_PIPE_BUSY)) {
       throw_win32(errc::already_exists, err, what + ": the name is held by a live pipe");

@@ -1,4 +1,4 @@
-// Names -> Windows pipe names (spec NAME-1..3; W1).
+// Names -> Windows pipe names (spec NAME-1..3; Microsoft's "Pipe Names").
 //
 //  - A portable name NAME (npipe/name.hpp) becomes \\.\pipe\NAME.
 //  - Anything else must already be a pipe name: it starts with \\.\pipe\ (the prefix in any case,

@@ -1,7 +1,8 @@
-// The security descriptor of npipe's pipe instances (spec FIFO-SEC-2; W9).
+// The security descriptor of npipe's pipe instances (spec FIFO-SEC-2).
 //
-// Windows' default DACL for a named pipe grants Everyone read access (W9). npipe instead builds a
-// DACL from the POSIX-style mode of the options:
+// Windows' default DACL for a named pipe grants Everyone read access ("Named Pipe Security and
+// Access Rights", spec section 13). npipe instead builds a DACL from the POSIX-style mode of the
+// options:
 //   - the owner class (mode & 0700) -> an ACE for the current user, the SID of the process token's
 //     TokenUser. That ACE always carries what the creating process needs for itself (creating
 //     further instances, reading and changing the DACL); read/write access by name follows the

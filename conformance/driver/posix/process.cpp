@@ -1,4 +1,4 @@
-// process.cpp: posix_spawn of one agent in its own process group (see process.hpp).
+// posix/process.cpp: posix_spawn of one agent in its own process group (see process.hpp).
 #include "process.hpp"
 
 #include <dirent.h>
@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -43,7 +44,30 @@ void forget(pid_t pgid) {
   }
 }
 
+// The watchdog's handle on one group: disarmed once the process is reaped, so a recycled
+// process-group id is never signalled.
+class posix_killer : public group_killer {
+ public:
+  explicit posix_killer(pid_t pgid) : pgid_(pgid) {}
+  void kill() noexcept override {
+    pid_t g = pgid_.load();
+    if (g > 0) ::kill(-g, SIGKILL);
+  }
+  void disarm() noexcept { pgid_ = 0; }
+
+ private:
+  std::atomic<pid_t> pgid_;
+};
+
 }  // namespace
+
+struct process::state {
+  pid_t pid = -1;
+  int in = -1;
+  int out = -1;
+  std::optional<exit_info> exit;
+  std::shared_ptr<posix_killer> killer;
+};
 
 void kill_all_agent_groups() noexcept {
   for (auto& slot : live_groups) {
@@ -54,7 +78,7 @@ void kill_all_agent_groups() noexcept {
 
 std::string exit_info::describe() const {
   if (signalled) {
-    const char* name = sigdescr_np(signal);
+    const char* name = ::strsignal(signal);
     return "killed by signal " + std::to_string(signal) + " (" + (name ? name : "?") + ")";
   }
   return "exited with status " + std::to_string(code);
@@ -77,17 +101,37 @@ void check(int rc, const char* what) {
   if (rc != 0) throw std::runtime_error(std::string(what) + ": " + std::strerror(rc));
 }
 
+// A pipe whose ends are close-on-exec: no other agent may inherit them, or EOF on an agent's
+// stdin would never come. pipe2 where there is one (Linux, the BSDs); macOS has none, and the
+// spawn there uses POSIX_SPAWN_CLOEXEC_DEFAULT, which closes every descriptor not dup2'ed.
+bool cloexec_pipe(int fds[2]) {
+#ifdef __APPLE__
+  if (::pipe(fds) != 0) return false;
+  ::fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+  ::fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+  return true;
+#else
+  return ::pipe2(fds, O_CLOEXEC) == 0;
+#endif
+}
+
+int ms_left(std::chrono::steady_clock::time_point end) {
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now())
+          .count();
+  return left < 0 ? 0 : static_cast<int>(left);
+}
+
 }  // namespace
 
-process::process(const options& opts) {
+process::process(const options& opts) : st_(std::make_unique<state>()) {
   int in_pipe[2];
   int out_pipe[2];
-  // O_CLOEXEC: no other agent may inherit our ends, or EOF on an agent's stdin would never come.
-  if (pipe2(in_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) {
+  if (!cloexec_pipe(in_pipe)) throw std::runtime_error("pipe failed");
+  if (!cloexec_pipe(out_pipe)) {
     ::close(in_pipe[0]);
     ::close(in_pipe[1]);
-    throw std::runtime_error("pipe2 failed");
+    throw std::runtime_error("pipe failed");
   }
 
   posix_spawn_file_actions_t fa;
@@ -112,8 +156,11 @@ process::process(const options& opts) {
   sigemptyset(&none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+#ifdef POSIX_SPAWN_CLOEXEC_DEFAULT
+  flags |= POSIX_SPAWN_CLOEXEC_DEFAULT;
+#endif
+  posix_spawnattr_setflags(&attr, flags);
 
   std::string script;
   if (opts.umask) {
@@ -124,7 +171,7 @@ process::process(const options& opts) {
   if (!opts.cwd.empty()) script += "cd '" + opts.cwd + "' && ";
   script += "exec " + opts.command;
   const char* argv[] = {"/bin/sh", "-c", script.c_str(), nullptr};
-  int rc = posix_spawn(&pid_, "/bin/sh", &fa, &attr, const_cast<char**>(argv), environ);
+  int rc = posix_spawn(&st_->pid, "/bin/sh", &fa, &attr, const_cast<char**>(argv), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   ::close(in_pipe[0]);
@@ -134,76 +181,135 @@ process::process(const options& opts) {
     ::close(out_pipe[0]);
     check(rc, "posix_spawn");
   }
-  in_ = in_pipe[1];
-  out_ = out_pipe[0];
-  remember(pid_);
+  st_->in = in_pipe[1];
+  st_->out = out_pipe[0];
+  // Non-blocking stdin: a write to an agent that stopped reading must not hang the driver.
+  ::fcntl(st_->in, F_SETFL, ::fcntl(st_->in, F_GETFL) | O_NONBLOCK);
+  st_->killer = std::make_shared<posix_killer>(st_->pid);
+  remember(st_->pid);
 }
 
 process::~process() {
   close_stdin();
-  if (out_ >= 0) ::close(out_);
+  if (st_->out >= 0) ::close(st_->out);
   kill_group();
-  if (!exit_) wait_exit(std::chrono::milliseconds(5000));
-  forget(pid_);
+  if (!st_->exit) wait_exit(std::chrono::milliseconds(5000));
+  st_->killer->disarm();
+  forget(st_->pid);
+}
+
+pid_t process::pid() const noexcept {
+  return st_->pid;
+}
+
+std::optional<exit_info> process::exit_status() const {
+  return st_->exit;
+}
+
+std::shared_ptr<group_killer> process::killer() const {
+  return st_->killer;
+}
+
+process::io process::write_stdin(std::string_view bytes,
+                                 std::chrono::steady_clock::time_point deadline) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(st_->in, bytes.data() + done, bytes.size() - done);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{st_->in, POLLOUT, 0};
+      int left = ms_left(deadline);
+      if (left == 0 || ::poll(&p, 1, left) == 0) return io::timeout;
+      continue;
+    }
+    return io::closed;
+  }
+  return io::ok;
+}
+
+process::io process::read_stdout(std::string& out, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    pollfd p{st_->out, POLLIN, 0};
+    int rc = ::poll(&p, 1, ms_left(end));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0) return io::timeout;
+    char chunk[65536];
+    ssize_t n = ::read(st_->out, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return io::closed;
+    out.append(chunk, static_cast<std::size_t>(n));
+    return io::ok;
+  }
+}
+
+std::optional<bool> process::stdin_drained() const {
+  // FIONREAD on the write end of a pipe gives the bytes still in it (Linux, macOS, the BSDs).
+  int unread = 0;
+  if (st_->in < 0 || ::ioctl(st_->in, FIONREAD, &unread) != 0) return std::nullopt;
+  return unread == 0;
 }
 
 void process::close_stdin() noexcept {
-  if (in_ >= 0) ::close(in_);
-  in_ = -1;
+  if (st_->in >= 0) ::close(st_->in);
+  st_->in = -1;
 }
 
 std::optional<exit_info> process::try_reap() {
-  if (exit_) return exit_;
+  if (st_->exit) return st_->exit;
   int status = 0;
-  pid_t r = waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) exit_ = decode(status);
-  return exit_;
+  pid_t r = waitpid(st_->pid, &status, WNOHANG);
+  if (r == st_->pid) st_->exit = decode(status);
+  return st_->exit;
 }
 
 std::optional<exit_info> process::wait_exit(std::chrono::milliseconds limit) {
-  if (try_reap()) return exit_;
+  if (try_reap()) return st_->exit;
   auto end = std::chrono::steady_clock::now() + limit;
 #ifdef SYS_pidfd_open
-  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, st_->pid, 0));
   if (pidfd >= 0) {
     while (!try_reap()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      end - std::chrono::steady_clock::now())
-                      .count();
+      int left = ms_left(end);
       if (left <= 0) break;
       pollfd p{pidfd, POLLIN, 0};
-      ::poll(&p, 1, static_cast<int>(left));
+      ::poll(&p, 1, left);
     }
     ::close(pidfd);
-    return exit_;
+    return st_->exit;
   }
 #endif
   // No pidfd: poll the child's state. This is waiting for an event, not a timing assumption.
   while (!try_reap() && std::chrono::steady_clock::now() < end)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  return exit_;
+  return st_->exit;
 }
 
 void process::kill_group() noexcept {
-  if (pid_ > 0) {
-    ::kill(-pid_, SIGKILL);
-    if (!exit_) ::kill(pid_, SIGKILL);
+  if (st_->pid > 0) {
+    ::kill(-st_->pid, SIGKILL);
+    if (!st_->exit) ::kill(st_->pid, SIGKILL);
   }
 }
 
 void process::signal(int sig) noexcept {
-  if (pid_ > 0 && !exit_) ::kill(pid_, sig);
+  if (st_->pid > 0 && !st_->exit) ::kill(st_->pid, sig);
 }
 
 std::vector<pid_t> process::group_members() const {
   std::vector<pid_t> out;
-  for (pid_t p : processes_in_group(pid_))
-    if (p != pid_ || !exit_) out.push_back(p);
+  for (pid_t p : processes_in_group(st_->pid))
+    if (p != st_->pid || !st_->exit) out.push_back(p);
   return out;
 }
 
 std::vector<pid_t> processes_in_group(pid_t pgid) {
   std::vector<pid_t> out;
+#ifdef __linux__
   DIR* d = opendir("/proc");
   if (!d) return out;
   while (dirent* e = readdir(d)) {
@@ -223,6 +329,9 @@ std::vector<pid_t> processes_in_group(pid_t pgid) {
     if (pgrp == pgid && state != "Z") out.push_back(static_cast<pid_t>(pid));
   }
   closedir(d);
+#else
+  (void)pgid;
+#endif
   return out;
 }
 
