@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 PYTHON     ?= /usr/bin/python3
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test test-unit test-spec test-python test-windows windows-agent conformance runtimes-deps clean format
+.PHONY: all deps build test test-unit test-spec test-python test-package package test-windows windows-agent conformance runtimes-deps clean format
 
 all: build
 
@@ -34,6 +34,16 @@ test-spec: deps
 test-python: build
 	NPIPE_BIN_DIR=$(CURDIR)/$(BUILD)/bin $(PYTHON) -m pytest harness -q
 
+# npipe as an outside project meets it: install $(BUILD) into a temporary prefix, build examples/
+# against it with find_package(npipe) and with pkg-config, run them with the real CPython, and
+# make the Debian package (cpack) and list it.
+test-package: build
+	examples/test_package.sh $(BUILD) $(PYTHON)
+
+# The Debian package alone: $(BUILD)/package/npipe_<version>_<arch>.deb
+package: build
+	cd $(BUILD) && cpack -G DEB
+
 # The Windows backend, cross-built with mingw-w64 and run under Wine (scripts/test-windows says
 # loudly when it cannot run, and fails).
 test-windows:
@@ -47,8 +57,9 @@ windows-agent:
 
 # test-windows first: it builds the Windows agent that the conformance suite's reference-windows
 # column (run by test-unit) drives under Wine. bench-smoke: the benchmarks at a tiny size, so they
-# keep working (they time nothing). test-asan last: the same tests under ASan+UBSan.
-test: test-spec test-windows test-unit bench-smoke test-python test-asan
+# keep working (they time nothing). test-package: the installed package and the examples.
+# test-asan last: the same tests under ASan+UBSan.
+test: test-spec test-windows test-unit bench-smoke test-python test-package test-asan
 
 # The main job: the conformance suite against every implementation found here (reference-posix,
 # reference-windows under Wine, and one column per installed CPython and per other runtime; a
@@ -73,7 +84,7 @@ clean:
 	rm -rf build
 
 format:
-	find reference conformance -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+	find reference conformance examples -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
 
 include mk/reliability.mk
 include mk/bench.mk

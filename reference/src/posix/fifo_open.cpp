@@ -18,7 +18,6 @@
 #include "posix/fifo_open.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +33,7 @@
 
 #include "npipe/error.hpp"
 #include "posix/errors.hpp"
+#include "posix/wait.hpp"
 
 namespace npipe::posix {
 
@@ -235,16 +235,13 @@ unique_fd open_writer(fifo_target& target, deadline d) {
 // FIFO for writing): only a writer that has written, or has come and gone, can be seen.
 unique_fd poll_for_writer(fifo_target& target, unique_fd reader, deadline d) {
   for (;;) {
-    const int left = d.remaining_ms();
-    if (left == 0) {
+    const short revents = wait_fd(reader.get(), POLLIN, d, "a FIFO waiting for a writer");
+    if (revents == 0) {
       throw_timeout(target.path(), direction::read,
                     " (without write permission on the FIFO, a writer that has not written yet "
                     "cannot be detected)");
     }
-    pollfd p{reader.get(), POLLIN, 0};
-    const int n = ::poll(&p, 1, left);
-    if (n < 0 && errno != EINTR) throw_errno(errno, "poll FIFO " + quoted(target.path()));
-    if (n > 0 && (p.revents & (POLLIN | POLLHUP))) return finish(std::move(reader), target);
+    if (revents & (POLLIN | POLLHUP)) return finish(std::move(reader), target);
   }
 }
 

@@ -39,6 +39,20 @@ enum class connect_probe {
 };
 connect_probe probe_by_connect(const std::string& path);
 
+// Accepts one waiting client of the listening socket `listen_fd`: the new socket is close-on-exec
+// and in blocking mode. Never throws and never waits by itself (the listening socket is
+// non-blocking): returns an invalid descriptor with `err` set to accept(2)'s errno (EAGAIN when
+// no client waits) or to the errno of the fcntl(2) that failed. accept4(SOCK_CLOEXEC) where the
+// system has it (NPIPE_HAVE_ACCEPT4, found by CMake); elsewhere accept_client_fallback().
+unique_fd accept_client(int listen_fd, int& err) noexcept;
+// accept(2), then FD_CLOEXEC set and O_NONBLOCK cleared with fcntl(2), each result checked. A
+// fork+exec in another thread between accept and fcntl inherits the socket: a race only accept4
+// closes. Compiled everywhere, so its checks are tested on Linux too.
+unique_fd accept_client_fallback(int listen_fd, int& err) noexcept;
+
+// Sets FD_CLOEXEC; returns 0 or fcntl(2)'s errno.
+int set_cloexec(int fd) noexcept;
+
 // Clears or sets O_NONBLOCK.
 void set_nonblocking(int fd, bool on, const char* what);
 

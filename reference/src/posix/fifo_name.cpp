@@ -1,5 +1,5 @@
-// npipe::fifo_owner and npipe::open_fifo on POSIX: creating, adopting, opening and removing a
-// FIFO special file (spec FIFO-CREATE-*, FIFO-OPEN-*, FIFO-REMOVE-*, FIFO-LIFE-*, FIFO-SEC-6).
+// The POSIX FIFO backend's names: creating, adopting, opening and removing a FIFO special file
+// (spec FIFO-CREATE-*, FIFO-OPEN-*, FIFO-REMOVE-*, FIFO-LIFE-*, FIFO-SEC-6), and the peer's open.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,43 +10,19 @@
 #include <cstdio>
 #include <string>
 
+#include "common/backend.hpp"
 #include "npipe/error.hpp"
-#include "npipe/fifo.hpp"
-#include "npipe/name.hpp"
 #include "posix/errors.hpp"
-#include "posix/fifo_end_impl.hpp"
 #include "posix/fifo_open.hpp"
+#include "posix/fifo_stream.hpp"
 
-namespace npipe {
-
-struct fifo_owner::impl {
-  std::string path;
-  direction dir = direction::read;
-  posix::file_identity identity;
-  posix::unique_fd anchor;    // see pin_fifo()
-  std::size_t pipe_size = 0;  // fifo_options::pipe_size
-  // False once removed or released: the destructor then leaves the name alone.
-  bool owns_name = true;
-  bool removed = false;
-};
-
+namespace npipe::posix {
 namespace {
-
-using posix::file_identity;
-using posix::throw_errno;
 
 constexpr unsigned kPermissionBits = 0777;
 
 std::string quoted(const std::string& path) {
   return "'" + path + "'";
-}
-
-fifo_end make_end(posix::unique_fd fd, direction dir, const std::string& path) {
-  auto p = std::make_unique<fifo_end::impl>();
-  p->fd = std::move(fd);
-  p->dir = dir;
-  p->path = path;
-  return fifo_end(std::move(p));
 }
 
 [[noreturn]] void throw_create_error(int err, const std::string& path) {
@@ -65,7 +41,7 @@ fifo_end make_end(posix::unique_fd fd, direction dir, const std::string& path) {
 // number straight to the next file: without the pin, remove() could not tell our FIFO from a
 // newcomer.) O_PATH opens nothing: the FIFO sees no reader or writer.
 struct pinned_fifo {
-  posix::unique_fd anchor;
+  unique_fd anchor;
   file_identity identity;
   uid_t owner_uid = 0;  // st_uid of the pinned inode (FIFO-SEC-6)
 };
@@ -82,7 +58,7 @@ pinned_fifo pin_fifo(const std::string& path, const std::string& action) {
 #endif
   if (!S_ISFIFO(st.st_mode)) {
     throw error(errc::not_a_pipe, action + " " + quoted(path) + ": it is " +
-                                      posix::describe_file_type(st.st_mode) +
+                                      describe_file_type(st.st_mode) +
                                       ", not a FIFO; it was left untouched");
   }
   pin.identity = {st.st_dev, st.st_ino};
@@ -142,10 +118,62 @@ bool unlink_if_same(const std::string& path, const file_identity& id) {
   return true;
 }
 
+// The name an owner made or adopted, pinned (Linux) for the owner's lifetime.
+class fifo_file final : public backend::fifo_name {
+ public:
+  fifo_file(std::string path, direction dir, pinned_fifo pin, std::size_t pipe_size)
+      : path_(std::move(path)),
+        dir_(dir),
+        identity_(pin.identity),
+        anchor_(std::move(pin.anchor)),
+        pipe_size_(pipe_size) {}
+
+  std::unique_ptr<backend::fifo_stream> open(deadline d, io_mode mode) override {
+    if (removed_) {
+      throw error(errc::not_found, "open FIFO " + quoted(path_) + ": this owner removed it");
+    }
+    unique_fd fd = open_fifo_path(path_, dir_, d, &identity_);
+#ifdef F_SETPIPE_SZ
+    if (pipe_size_ > 0) {
+      const int size = static_cast<int>(std::min<std::size_t>(pipe_size_, INT_MAX));
+      if (::fcntl(fd.get(), F_SETPIPE_SZ, size) < 0) {
+        throw_errno(errno, "set the buffer of FIFO " + quoted(path_) + " to " +
+                               std::to_string(pipe_size_) + " bytes (F_SETPIPE_SZ)");
+      }
+    }
+#endif
+    set_mode(fd.get(), mode, "set the mode of a FIFO end");
+    return make_fifo_stream(std::move(fd), dir_, mode);
+  }
+
+  void remove() override {
+    if (!owns_name_) return;
+    unlink_if_same(path_, identity_);
+    owns_name_ = false;
+    removed_ = true;
+    anchor_.reset();
+  }
+
+  void release() noexcept override {
+    // The owner still opens its end by name, checked against the identity recorded at creation;
+    // the pin is kept so that identity stays unambiguous.
+    owns_name_ = false;
+  }
+
+ private:
+  std::string path_;
+  direction dir_;
+  file_identity identity_;
+  unique_fd anchor_;  // see pin_fifo()
+  std::size_t pipe_size_ = 0;
+  bool owns_name_ = true;  // false once removed or released
+  bool removed_ = false;
+};
+
 }  // namespace
 
-fifo_owner fifo_owner::create(std::string_view name, direction dir, const fifo_options& opts) {
-  const std::string path = platform_name(name, name_kind::fifo);
+std::unique_ptr<backend::fifo_name> create(const std::string& path, direction dir,
+                                           const fifo_options& opts) {
   if ((opts.mode & ~kPermissionBits) != 0) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "0%o", opts.mode);
@@ -153,10 +181,6 @@ fifo_owner fifo_owner::create(std::string_view name, direction dir, const fifo_o
                                        " has bits outside the permission bits 0777");
   }
 
-  auto p = std::make_unique<impl>();
-  p->path = path;
-  p->dir = dir;
-  p->pipe_size = opts.pipe_size;
   // A race with another process removing the path between our mkfifo and lstat is retried a
   // few times; a path that keeps changing is reported.
   for (int attempt = 0;; ++attempt) {
@@ -186,9 +210,7 @@ fifo_owner fifo_owner::create(std::string_view name, direction dir, const fifo_o
         }
         throw;
       }
-      p->identity = pin.identity;
-      p->anchor = std::move(pin.anchor);
-      break;
+      return std::make_unique<fifo_file>(path, dir, std::move(pin), opts.pipe_size);
     }
     const int err = errno;
     if (err != EEXIST) throw_create_error(err, path);
@@ -200,92 +222,32 @@ fifo_owner fifo_owner::create(std::string_view name, direction dir, const fifo_o
       throw_errno(errno, "lstat " + quoted(path));
     }
     if (!opts.adopt_existing) {
-      throw posix::make_errno_error(errc::already_exists, err,
-                                    "create FIFO " + quoted(path) + ": the name exists (" +
-                                        posix::describe_file_type(st.st_mode) +
-                                        ") and was left untouched");
+      throw make_errno_error(errc::already_exists, err,
+                             "create FIFO " + quoted(path) + ": the name exists (" +
+                                 describe_file_type(st.st_mode) + ") and was left untouched");
     }
     // Adopted as it is: its mode is its creator's choice and is not changed (FIFO-CREATE-4);
     // but only when its creator is this user, unless asked (FIFO-SEC-6).
     pinned_fifo pin = pin_fifo(path, "adopt FIFO");
     check_adopted_owner(pin, path, opts);
-    p->identity = pin.identity;
-    p->anchor = std::move(pin.anchor);
-    break;
-  }
-  fifo_owner owner;
-  owner.impl_ = std::move(p);
-  return owner;
-}
-
-fifo_owner::fifo_owner() noexcept = default;
-fifo_owner::fifo_owner(fifo_owner&&) noexcept = default;
-
-fifo_owner& fifo_owner::operator=(fifo_owner&& other) noexcept {
-  if (this != &other) {
-    try {
-      remove();
-    } catch (...) {
-      // The name we were holding stays behind, as after a crash (FIFO-LIFE-1).
-    }
-    impl_ = std::move(other.impl_);
-  }
-  return *this;
-}
-
-fifo_owner::~fifo_owner() {
-  try {
-    remove();
-  } catch (...) {
-    // A destructor must not throw; the name stays, as if the owner had exited (FIFO-LIFE-1).
+    return std::make_unique<fifo_file>(path, dir, std::move(pin), opts.pipe_size);
   }
 }
 
-const std::string& fifo_owner::path() const noexcept {
-  static const std::string empty;
-  return impl_ ? impl_->path : empty;
+}  // namespace npipe::posix
+
+namespace npipe::backend {
+
+std::unique_ptr<fifo_name> create_fifo(const std::string& path, direction dir,
+                                       const fifo_options& opts) {
+  return posix::create(path, dir, opts);
 }
 
-direction fifo_owner::dir() const noexcept {
-  return impl_ ? impl_->dir : direction::read;
+std::unique_ptr<fifo_stream> open_fifo(const std::string& path, direction dir, deadline d,
+                                       io_mode mode) {
+  posix::unique_fd fd = posix::open_fifo_path(path, dir, d);
+  posix::set_mode(fd.get(), mode, "set the mode of a FIFO end");
+  return posix::make_fifo_stream(std::move(fd), dir, mode);
 }
 
-fifo_end fifo_owner::open(deadline d) {
-  if (!impl_) throw error(errc::io_error, "open of an empty fifo_owner (moved from?)");
-  if (impl_->removed) {
-    throw error(errc::not_found, "open FIFO " + quoted(impl_->path) + ": this owner removed it");
-  }
-  auto fd = posix::open_fifo_path(impl_->path, impl_->dir, d, &impl_->identity);
-#ifdef F_SETPIPE_SZ
-  if (impl_->pipe_size > 0) {
-    const int size = static_cast<int>(std::min<std::size_t>(impl_->pipe_size, INT_MAX));
-    if (::fcntl(fd.get(), F_SETPIPE_SZ, size) < 0) {
-      throw_errno(errno, "set the buffer of FIFO " + quoted(impl_->path) + " to " +
-                             std::to_string(impl_->pipe_size) + " bytes (F_SETPIPE_SZ)");
-    }
-  }
-#endif
-  return make_end(std::move(fd), impl_->dir, impl_->path);
-}
-
-void fifo_owner::remove() {
-  if (!impl_ || !impl_->owns_name) return;
-  unlink_if_same(impl_->path, impl_->identity);
-  impl_->owns_name = false;
-  impl_->removed = true;
-  impl_->anchor.reset();
-}
-
-void fifo_owner::release() noexcept {
-  if (!impl_) return;
-  impl_->owns_name = false;
-  // The owner still opens its end by name, checked against the identity recorded at creation;
-  // the pin is kept so that identity stays unambiguous.
-}
-
-fifo_end open_fifo(std::string_view name, direction dir, deadline d) {
-  const std::string path = platform_name(name, name_kind::fifo);
-  return make_end(posix::open_fifo_path(path, dir, d), dir, path);
-}
-
-}  // namespace npipe
+}  // namespace npipe::backend
