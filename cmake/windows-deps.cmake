@@ -1,5 +1,5 @@
 # Dependencies of the Windows (mingw-w64) cross build, included by the top CMakeLists.txt when WIN32.
-#  - No OpenSSL: src/win32/crypto.cpp uses BCrypt (-lbcrypt).
+#  - No OpenSSL: src/win32/crypto_bcrypt.cpp uses BCrypt (-lbcrypt).
 #  - GoogleTest: Debian ships the sources in /usr/src/googletest; built here with the cross compiler.
 #  - nlohmann/json is header-only: the host's headers are used, through a directory that holds only
 #    a link to /usr/include/nlohmann (adding /usr/include itself would put glibc's headers in front

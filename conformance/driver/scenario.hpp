@@ -9,7 +9,7 @@
 //     open.ok();
 //   }
 //
-// Roles are played by agents of the implementations the runner assigns (see roles.hpp); `s`
+// Roles are played by agents of the implementations the runner assigns (see plan.hpp); `s`
 // spawns each agent on first use. Every check that fails throws, so a body reads as the list of
 // what must happen, in order.
 #pragma once

@@ -1,6 +1,6 @@
-// The Channel profile on Windows (src/win32/channel.cpp): message-mode pipes as CPython's
-// PipeConnection uses them (CPython connection.py PipeConnection), between real processes where two
-// sides are involved.
+// The Channel profile on Windows (src/common/channel.cpp over src/win32/pipe_channel.cpp and
+// pipe_listener.cpp): message-mode pipes as CPython's PipeConnection uses them (CPython
+// connection.py PipeConnection), between real processes where two sides are involved.
 #ifdef _WIN32
 
 #include <windows.h>

@@ -1,6 +1,7 @@
-// The FIFO profile on Windows (src/win32/fifo.cpp), between real processes where two sides are
-// involved. Requirement IDs in the test names' comments; Wine observations are printed as
-// "WINE-FACT" lines (RecordProperty too) so they can be collected for the expectations file.
+// The FIFO profile on Windows (src/common/fifo.cpp over src/win32/pipe_fifo.cpp), between real
+// processes where two sides are involved. Requirement IDs in the test names' comments; Wine
+// observations are printed as "WINE-FACT" lines (RecordProperty too) so they can be collected for
+// the expectations file.
 #ifdef _WIN32
 
 #include <aclapi.h>
