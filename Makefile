@@ -46,7 +46,7 @@ windows-agent:
 # test-windows first: it builds the Windows agent that the conformance suite's reference-windows
 # column (run by test-unit) drives under Wine. bench-smoke: the benchmarks at a tiny size, so they
 # keep working (they time nothing). test-asan last: the same tests under ASan+UBSan.
-test: test-spec test-windows test-unit bench-smoke test-python test-asan
+test: test-spec lint-workflows test-windows test-unit bench-smoke test-python test-asan
 
 # The main job: the conformance suite against every implementation found here (reference-posix,
 # reference-windows under Wine, and one column per installed CPython; a configured column that
@@ -64,3 +64,4 @@ format:
 
 include mk/reliability.mk
 include mk/bench.mk
+include mk/ci.mk
