@@ -43,6 +43,7 @@ windows-agent:
 	cmake --preset windows-mingw > /dev/null
 	cmake --build build/windows -j $(JOBS) --target npipe-agent
 
+# lint-workflows: actionlint over the GitHub workflow and conformance/action.yml (mk/ci.mk).
 # test-windows first: it builds the Windows agent that the conformance suite's reference-windows
 # column (run by test-unit) drives under Wine. bench-smoke: the benchmarks at a tiny size, so they
 # keep working (they time nothing). test-asan last: the same tests under ASan+UBSan.
