@@ -27,6 +27,7 @@ test-spec: deps
 	$(PYTHON) spec/tools/check_requirements.py
 	$(PYTHON) spec/tools/errors_table.py --check
 	$(PYTHON) spec/tools/vectors.py --check
+	$(PYTHON) -m pytest -q -p no:cacheprovider spec/tools
 
 # Interop with the real CPython: every interpreter 3.8+ found here, against bin/npipe and npipe-agent.
 test-python: build

@@ -53,6 +53,9 @@ fifo_end make_end(posix::unique_fd fd, direction dir, const std::string& path) {
   const std::string what = "create FIFO " + quoted(path);
   // From mkfifo, both mean the name cannot be resolved as given.
   if (err == EINVAL || err == ELOOP) throw_errno(errc::invalid_name, err, what);
+  // From mkfifo, EPERM is a file system that cannot hold a FIFO (mknod(2); Linux sysfs, devpts),
+  // not a permission: spec/errors.json create/posix/EPERM.
+  if (err == EPERM) throw_errno(errc::unsupported, err, what + ": the file system has no FIFOs");
   throw_errno(err, what);
 }
 

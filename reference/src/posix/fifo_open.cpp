@@ -71,6 +71,12 @@ const char* dir_word(direction dir) noexcept {
   // O_NOFOLLOW on a symlink: the path IS a symlink (FIFO-OPEN-8).
   if (err == ELOOP) throw_errno(errc::not_a_pipe, err, what + " (the path is a symbolic link)");
   if (err == EISDIR) throw_errno(errc::not_a_pipe, err, what + " (the path is a directory)");
+#if defined(__FreeBSD__) || defined(__DragonFly__)
+  // FreeBSD answers O_NOFOLLOW on a symlink with EMLINK, and an open of a socket with EOPNOTSUPP
+  // (open(2); spec section 8.3, spec/errors.json open/darwin).
+  if (err == EMLINK) throw_errno(errc::not_a_pipe, err, what + " (the path is a symbolic link)");
+  if (err == EOPNOTSUPP) throw_errno(errc::not_a_pipe, err, what + " (the path is a socket)");
+#endif
   if (err == EINVAL) throw_errno(errc::invalid_name, err, what);
   throw_errno(err, what);
 }

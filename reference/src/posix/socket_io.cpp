@@ -11,8 +11,8 @@
 namespace npipe::posix {
 namespace {
 
-// Linux and the BSDs have MSG_NOSIGNAL; macOS has none and relies on SO_NOSIGPIPE, which
-// unix_socket.cpp sets on every socket it makes.
+// MSG_NOSIGNAL where the system defines it (Linux, FreeBSD, XNU from xnu-7195: spec section 8.3);
+// elsewhere SO_NOSIGPIPE, which unix_socket.cpp sets on every socket it makes.
 #ifdef MSG_NOSIGNAL
 constexpr int kNoSignal = MSG_NOSIGNAL;
 #else

@@ -112,21 +112,26 @@ unique_fd connect_unix(const std::string& path, deadline d) {
   return fd;
 }
 
+// The datagram probe of spec CHAN-LISTEN-3: a SOCK_DGRAM connect to the path is never queued at a
+// listener, and the kernel checks "is a socket bound to this file" before it compares socket types
+// (Linux unix_find_bsd; XNU unp_connect), and the type before any backlog, so a full backlog (XNU
+// refuses a stream connect then) or a listener between bind and listen cannot make a live socket
+// look stale.
 connect_probe probe_by_connect(const std::string& path) {
-  unique_fd fd = make_unix_stream_socket();
-  set_nonblocking(fd.get(), true, "probe connect");
+  unique_fd fd(::socket(AF_UNIX, SOCK_DGRAM, 0));
+  if (!fd) return connect_probe::undecided;
+  ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
   const unix_address a = make_unix_address(path);
   int rc;
   do {
     rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a.addr), a.size);
   } while (rc < 0 && errno == EINTR);
-  if (rc == 0) return connect_probe::answered;
+  if (rc == 0) return connect_probe::answered;  // a datagram socket is bound there: not ours
   switch (errno) {
-    case ECONNREFUSED:
-      return connect_probe::refused;
-    case EAGAIN:       // Linux: the backlog is full, so a listener is there
-    case EINPROGRESS:  // elsewhere: in progress means somebody listens
+    case EPROTOTYPE:  // a stream socket is bound there: listening, or about to
       return connect_probe::answered;
+    case ECONNREFUSED:  // no socket bound to the file: stale
+      return connect_probe::refused;
     default:
       return connect_probe::undecided;
   }

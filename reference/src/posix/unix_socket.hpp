@@ -28,10 +28,13 @@ unix_address make_unix_address(const std::string& path);
 // permission_denied. The returned socket is in blocking mode.
 unique_fd connect_unix(const std::string& path, deadline d);
 
-// What a connect(2) to path says about the socket file there, without waiting.
+// What a SOCK_DGRAM connect(2) to path says about the socket file there, without waiting and
+// without queueing anything at a listener (spec CHAN-LISTEN-3's probe; never a stream connect,
+// which a live listener would accept as a client).
 enum class connect_probe {
-  refused,    // ECONNREFUSED: a socket file nobody listens on (stale)
-  answered,   // connected, or the backlog is full: somebody listens
+  refused,    // ECONNREFUSED: no socket is bound to the file (stale)
+  answered,   // EPROTOTYPE: a stream socket is bound (live, or between bind and listen); or a
+              // datagram socket is bound and the connect succeeded
   undecided,  // anything else (permissions, ...): do not assume it is stale
 };
 connect_probe probe_by_connect(const std::string& path);
