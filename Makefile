@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 PYTHON     ?= /usr/bin/python3
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test test-unit test-spec test-python test-windows windows-agent conformance clean format
+.PHONY: all deps build test test-unit test-spec test-python test-windows windows-agent conformance runtimes-deps clean format
 
 all: build
 
@@ -18,9 +18,10 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The library's GoogleTest tests and the conformance suite's self-tests, through CTest.
+# The library's GoogleTest tests and the conformance suite's self-tests, through CTest. The runtime
+# reproducers (label runtimes) need every runtime installed: they run in `make conformance`.
 test-unit: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 120
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 120 -LE runtimes
 
 # The requirement registry: IDs well formed and unique, citations real, every MUST tested.
 test-spec: deps
@@ -51,12 +52,20 @@ windows-agent:
 test: test-spec lint-workflows test-windows test-unit bench-smoke test-python test-asan
 
 # The main job: the conformance suite against every implementation found here (reference-posix,
-# reference-windows under Wine, and one column per installed CPython; a configured column that
-# cannot run fails it). IMPL='name=cmd' validates an outside implementation instead, partnered by
-# the reference in both role orders.
-conformance: build
+# reference-windows under Wine, and one column per installed CPython and per other runtime; a
+# configured column that cannot run fails it). IMPL='name=cmd' validates an outside implementation
+# instead, partnered by the reference in both role orders. The runtime columns
+# (conformance/agents/) need their toolchains: installed first, then built by `build`; run-repros
+# checks that every reproducer of conformance/FINDINGS.md still reproduces.
+conformance: runtimes-deps build
 	@$(MAKE) --no-print-directory windows-agent || echo "conformance: the Windows agent could not be built; its column will say NOT RUN, and the run fails"
 	$(BUILD)/bin/npipe-conformance --report-dir build/conformance $(if $(IMPL),--impl '$(IMPL)' --only '$(firstword $(subst =, ,$(IMPL)))')
+	$(if $(IMPL),,$(PYTHON) conformance/agents/run-repros --work build/conformance/repros)
+
+# Before `build`'s configure, so that CMake finds the toolchains and makes their agents' targets.
+runtimes-deps:
+	@scripts/install-deps runtimes
+	@if [ -f $(BUILD)/CMakeCache.txt ]; then cmake $(BUILD) > /dev/null; fi
 
 clean:
 	rm -rf build

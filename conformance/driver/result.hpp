@@ -16,6 +16,7 @@ struct result {
   std::string status;                        // PASS FAIL SKIP N/A ERROR TIMEOUT CRASH
   std::string expected;                      // PASS unless an expectations file says otherwise
   std::string expectation_reason;
+  std::string expectation_requirement;  // the requirement the expectation line names
   std::string message;
   long duration_ms = 0;
   std::vector<std::string> logs;  // agents' stderr logs (kept when not empty)

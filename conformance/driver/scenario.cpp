@@ -86,6 +86,19 @@ json call::reply() {
   return r;
 }
 
+json call::answer() {
+  json r = a_->wait_reply(what_);
+  if (!r["ok"].get<bool>()) {
+    std::string e = r.contains("error") && r["error"].is_string() ? r["error"].get<std::string>()
+                                                                  : std::string();
+    if (!is_vocabulary_error(e))
+      s_->fail(a_->label() + " answered " + what_ + " with " + r.dump() +
+                   ", whose error is not in the vocabulary",
+               {"ERR-1"});
+  }
+  return r;
+}
+
 json call::ok() {
   json r = reply();
   if (!r["ok"].get<bool>())
@@ -118,7 +131,11 @@ call actor::start(json cmd) {
     if (cmd.contains(k) && cmd[k].is_string()) {
       std::string v = cmd[k].get<std::string>();
       auto slash = v.rfind('/');
-      what += std::string(" ") + k + "=" + (slash == std::string::npos ? v : v.substr(slash + 1));
+      std::string leaf = slash == std::string::npos ? v : v.substr(slash + 1);
+      // A name may carry a NUL byte (NAME-3): shown as \0, or the message would end there.
+      for (auto p = leaf.find('\0'); p != std::string::npos; p = leaf.find('\0', p + 2))
+        leaf.replace(p, 1, "\\0");
+      what += std::string(" ") + k + "=" + leaf;
     }
   a_->send(std::move(cmd));
   return call(*s_, *a_, what);

@@ -54,6 +54,10 @@ inline scenario_needs posix(const char* why) {
 inline scenario_needs linux_proc(const char* why) {
   return {"linux", why};
 }
+// The scenario checks what the spec says for Windows agents only.
+inline scenario_needs windows(const char* why) {
+  return {"windows", why};
+}
 }  // namespace needs
 
 struct scenario_def {
@@ -95,6 +99,9 @@ class call {
   // The reply, within the step deadline. `unsupported` makes the scenario N/A; an error name
   // outside the vocabulary fails it (ERR-1).
   json reply();
+  // The reply as it came, `unsupported` included (for ERR-6: what such an answer left behind);
+  // an error name outside the vocabulary still fails the scenario (ERR-1).
+  json answer();
   // Expects success and returns the reply.
   json ok();
   // Expects failure with this portable error name.

@@ -29,6 +29,50 @@ NPIPE_SCENARIO(chan_listen, connect_without_listener_not_found, "CHAN-CONNECT-1"
   s.agent1().fails({{"op", "connect"}, {"address", stale}}, "not_found");
 }
 
+NPIPE_SCENARIO(chan_listen, connect_deadline_missing_not_found_at_once, "CHAN-CONNECT-1", "channel",
+               "agent",
+               "A connect with a deadline where no listener is fails not_found at once, not when "
+               "the deadline passes") {
+  const long deadline_ms = s.options().step_timeout.count() * 4 / 5;
+  auto t0 = std::chrono::steady_clock::now();
+  s.agent1().fails({{"op", "connect"}, {"address", s.path("nothing")}, {"timeout_ms", deadline_ms}},
+                   "not_found");
+  long took = ms_since(t0);
+  s.expect(took < deadline_ms / 2, "not_found came after " + std::to_string(took) + " ms of a " +
+                                       std::to_string(deadline_ms) +
+                                       " ms deadline: the connect waited for a listener");
+}
+
+NPIPE_SCENARIO(chan_listen, connect_waits_while_backlog_full, "CHAN-CONNECT-4", "channel", "agent",
+               needs::posix("a listener of the driver's whose backlog it fills"),
+               "A connect to a listener whose queue is full waits, and completes once a place "
+               "frees") {
+  std::string a = s.path("busy");
+  int queued = 0;
+  int l = raw::listen_full(s, a, queued);
+  call c = s.agent1().start({{"op", "connect"}, {"address", a}});
+  s.expect_pending(
+      c, "a connect to a listener whose queue is full (" + std::to_string(queued) + " waiting)");
+  // One place frees: the waiting connect gets in (busy is waited for, never reported).
+  raw::accept(s, l, s.options().step_timeout);
+  handle_of(s, c.ok());
+}
+
+NPIPE_SCENARIO(chan_listen, connect_deadline_while_backlog_full, "CHAN-CONNECT-4", "channel",
+               "agent", needs::posix("a listener of the driver's whose backlog it fills"),
+               "A connect to a full listener fails timeout at its deadline, would_block in the "
+               "immediate form") {
+  std::string a = s.path("busy");
+  int queued = 0;
+  raw::listen_full(s, a, queued);
+  s.agent1().fails({{"op", "connect"}, {"address", a}, {"timeout_ms", 0}}, "would_block");
+  auto t0 = std::chrono::steady_clock::now();
+  s.agent1().fails({{"op", "connect"}, {"address", a}, {"timeout_ms", 300}}, "timeout");
+  long took = ms_since(t0);
+  s.expect(took >= 270,
+           "timeout reported after " + std::to_string(took) + " ms, before the 300 ms deadline");
+}
+
 NPIPE_SCENARIO(chan_listen, socket_mode_0600, "CHAN-LISTEN-1", "channel", "agent",
                needs::posix("umask and stat of the socket mode"),
                "The listener's socket file has mode 0600, even under umask 0") {
@@ -204,6 +248,7 @@ NPIPE_SCENARIO(chan_listen, killed_listener_leaves_stale_socket,
   s.role("client").fails({{"op", "connect"}, {"address", a}}, "not_found");
   auto p = connect_pair(s, s.role("client"), s.role("client", 1), a);
   exchange(s, s.role("client"), s.role("client", 1), p);
+  s.note("PLATFORM-DEFINED CHAN-LIFE-1: outcome (a) seen: the killed listener's socket file stays");
 }
 
 }  // namespace npipe::conformance

@@ -78,6 +78,24 @@ NPIPE_SCENARIO(chan_wire, eof_inside_frame, "CHAN-EOF-2", "channel", "agent", kR
   s.agent1().fails({{"op", "recv"}, {"handle", w.conn}}, "protocol_error");
 }
 
+NPIPE_SCENARIO(chan_wire, eof_inside_header, "CHAN-EOF-2", "channel", "agent", kRawPeer,
+               "EOF inside a length header gives protocol_error, not EOF, after the whole "
+               "messages before it") {
+  wired w = agent_serves(s);
+  raw::send(s, w.fd, raw::frame("whole") + raw::header32(100).substr(0, 2), step(s));
+  s.close_fd(w.fd);
+  s.expect(recv_data(s, s.agent1(), w.conn) == "whole", "the whole message before EOF differs");
+  s.agent1().fails({{"op", "recv"}, {"handle", w.conn}}, "protocol_error");
+}
+
+NPIPE_SCENARIO(chan_wire, eof_inside_long_length, "CHAN-EOF-2 CHAN-FRAME-2", "channel", "agent",
+               kRawPeer, "EOF inside the 8-byte length after -1 gives protocol_error") {
+  wired w = agent_serves(s);
+  raw::send(s, w.fd, raw::header32(-1) + std::string(3, '\0'), step(s));
+  s.close_fd(w.fd);
+  s.agent1().fails({{"op", "recv"}, {"handle", w.conn}}, "protocol_error");
+}
+
 NPIPE_SCENARIO(chan_wire, maxlength_without_reading, "CHAN-RECV-1 CHAN-RECV-2", "channel", "agent",
                kRawPeer,
                "A header claiming 2 GiB with maxlength 1024 gives message_too_long at once, "
@@ -85,6 +103,10 @@ NPIPE_SCENARIO(chan_wire, maxlength_without_reading, "CHAN-RECV-1 CHAN-RECV-2", 
   wired w = agent_serves(s);
   raw::send(s, w.fd, raw::header32(0x7fffffff), step(s));
   s.agent1().fails({{"op", "recv"}, {"handle", w.conn}, {"max", 1024}}, "message_too_long");
+  // The payload was not read, so nothing after it can be parsed: the next receive fails with
+  // io_error (the connection is write-only), whatever the driver sends meanwhile.
+  raw::send(s, w.fd, raw::frame("next"), step(s));
+  s.agent1().fails({{"op", "recv"}, {"handle", w.conn}, {"timeout_ms", 1000}}, "io_error");
   s.agent1().ok({{"op", "send"}, {"handle", w.conn}, {"data", b64("still here")}});
   auto m = raw::recv_frame(s, w.fd, step(s));
   s.expect(m && *m == "still here", "the agent could not send after message_too_long");

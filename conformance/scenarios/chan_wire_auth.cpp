@@ -2,6 +2,8 @@
 // forms, every answer form a verifier must accept, wrong and oversized answers, a stalled peer,
 // and the client's order (spec/npipe.md, "Channel profile: authentication").
 #include <chrono>
+#include <utility>
+#include <vector>
 
 #include "chan_support.hpp"
 #include "raw_peer.hpp"
@@ -185,6 +187,170 @@ NPIPE_SCENARIO(chan_wire_auth, bad_challenges_refused, "CHAN-AUTH-11", "channel"
     c.fails("auth_failed");
     s.close_fd(fd);
   }
+}
+
+}  // namespace npipe::conformance
+
+namespace npipe::conformance {
+namespace {
+
+// The agent connects with the key to the driver's listener; the driver challenges it ({sha256})
+// and returns its answer. The connect is still in flight.
+struct client_side {
+  call connect;
+  int fd;
+  std::string answer;
+};
+
+client_side agent_connects(scene& s, const std::string& leaf) {
+  std::string a = s.path(leaf);
+  int l = raw::listen(s, a);
+  call c = s.agent1().start({{"op", "connect"}, {"address", a}, {"authkey", b64(kKey)}});
+  int fd = raw::accept(s, l, step(s));
+  s.close_fd(l);
+  std::string message = "{sha256}" + raw::random_bytes(40);
+  raw::send(s, fd, raw::frame(kChallenge + message), step(s));
+  std::string got = frame_from(s, fd, "the answer to the driver's challenge");
+  return {c, fd, got};
+}
+
+// The answer every verifier accepts for `message`: {sha256} for a {sha256} challenge, else the
+// raw HMAC-MD5 (CHAN-AUTH-2..4; what CPython 3.11 and older verify).
+std::string right_answer(const std::string& message) {
+  return answer(message.rfind("{sha256}", 0) == 0 ? "sha256" : "raw-md5", message);
+}
+
+// Answers that a verifier must refuse (CHAN-AUTH-4: a MAC of the wrong length fails), each
+// built from the right answer to `message`.
+std::vector<std::pair<std::string, std::string>> wrong_answers(const std::string& message) {
+  std::string md5 = raw::hmac("md5", kKey, message);
+  std::string sha = raw::hmac("sha256", kKey, message);
+  return {{"an empty answer", ""},
+          {"the raw HMAC-MD5 cut to 15 bytes", md5.substr(0, 15)},
+          {"the raw HMAC-MD5 plus a byte (17 bytes)", md5 + "x"},
+          {"{sha256} with no MAC", "{sha256}"},
+          {"{sha256} + the MAC cut to 31 bytes", "{sha256}" + sha.substr(0, 31)},
+          {"{sha256} + the MAC cut to 1 byte", "{sha256}" + sha.substr(0, 1)},
+          {"{sha256} + the MAC plus a byte", "{sha256}" + sha + "x"},
+          {"{md5} + the MD5 cut to 15 bytes", "{md5}" + md5.substr(0, 15)},
+          {"{sha256} + the HMAC-MD5 (the wrong digest's length)", "{sha256}" + md5}};
+}
+
+}  // namespace
+
+NPIPE_SCENARIO(chan_wire_auth, verifier_refuses_wrong_length_macs, "CHAN-AUTH-4 CHAN-AUTH-5",
+               "channel", "agent", kRawPeer,
+               "The listener refuses empty, truncated and over-long answers with #FAILURE#, and "
+               "accept fails with auth_failed each time") {
+  std::string a = s.path("sock");
+  std::string l =
+      handle_of(s, s.agent1().ok({{"op", "listen"}, {"address", a}, {"authkey", b64(kKey)}}));
+  for (std::size_t k = 0;; ++k) {
+    int fd = raw::connect(s, a, step(s));
+    call acc = s.agent1().start({{"op", "accept"}, {"handle", l}});
+    std::string m = frame_from(s, fd, "the challenge");
+    s.expect(m.rfind(kChallenge, 0) == 0, "the listener's first message is not #CHALLENGE#");
+    auto answers = wrong_answers(m.substr(kChallenge.size()));
+    if (k >= answers.size()) {
+      // The listener is still usable: a right answer after all those wrong ones is welcomed.
+      raw::send(s, fd, raw::frame(right_answer(m.substr(kChallenge.size()))), step(s));
+      s.expect(frame_from(s, fd, "#WELCOME#") == kWelcome, "a right answer was not welcomed");
+      challenge_agent(s, fd, "md5");
+      acc.ok();
+      return;
+    }
+    raw::send(s, fd, raw::frame(answers[k].second), step(s));
+    auto verdict = raw::recv_frame(s, fd, step(s));
+    s.expect(verdict && *verdict == kFailure,
+             answers[k].first + " was not told #FAILURE#" +
+                 (verdict ? " (got " + std::to_string(verdict->size()) + " bytes)" : " (EOF)"));
+    acc.fails("auth_failed");
+    s.close_fd(fd);
+  }
+}
+
+NPIPE_SCENARIO(chan_wire_auth, client_verifier_refuses_wrong_answers, "CHAN-AUTH-4 CHAN-AUTH-5",
+               "channel", "agent", kRawPeer,
+               "In the mutual leg the client refuses wrong answers to its challenge with "
+               "#FAILURE#, and its connect fails with auth_failed") {
+  for (std::size_t k = 0;; ++k) {
+    auto c = agent_connects(s, "sock" + std::to_string(k));
+    raw::send(s, c.fd, raw::frame(kWelcome), step(s));
+    std::string m = frame_from(s, c.fd, "the client's challenge");
+    s.expect(m.rfind(kChallenge, 0) == 0, "after being welcomed the client must challenge");
+    auto answers = wrong_answers(m.substr(kChallenge.size()));
+    if (k >= answers.size()) {
+      // The same client with a right answer gets in: only the wrong ones were refused.
+      raw::send(s, c.fd, raw::frame(right_answer(m.substr(kChallenge.size()))), step(s));
+      s.expect(frame_from(s, c.fd, "#WELCOME#") == kWelcome, "the client refused a right answer");
+      c.connect.ok();
+      return;
+    }
+    raw::send(s, c.fd, raw::frame(answers[k].second), step(s));
+    auto verdict = raw::recv_frame(s, c.fd, step(s));
+    s.expect(verdict && *verdict == kFailure,
+             answers[k].first + " to the client's challenge was not told #FAILURE#");
+    c.connect.fails("auth_failed");
+    s.close_fd(c.fd);
+  }
+}
+
+NPIPE_SCENARIO(chan_wire_auth, client_refuses_a_verdict_not_welcome, "CHAN-AUTH-5", "channel",
+               "agent", kRawPeer,
+               "A client whose answer gets #FAILURE#, or any verdict but #WELCOME#, fails with "
+               "auth_failed") {
+  const std::string verdicts[] = {kFailure, "#WELCOME", "#WELCOME#!", "welcome", "", "#welcome#"};
+  int n = 0;
+  for (const auto& v : verdicts) {
+    auto c = agent_connects(s, "sock" + std::to_string(++n));
+    raw::send(s, c.fd, raw::frame(v), step(s));
+    call& connect = c.connect;
+    auto r = connect.who().poll_reply(step(s));
+    if (!r) {
+      connect.who().kill();
+      s.fail("the verdict \"" + v + "\" left the client waiting");
+    }
+    s.expect(!(*r)["ok"].get<bool>() && r->value("error", std::string()) == "auth_failed",
+             "the verdict \"" + v + "\" got " + r->dump() + ", not auth_failed");
+    s.close_fd(c.fd);
+  }
+}
+
+NPIPE_SCENARIO(chan_wire_auth, listener_refuses_a_verdict_not_welcome, "CHAN-AUTH-5 CHAN-ACCEPT-3",
+               "channel", "agent", kRawPeer,
+               "A listener whose answer in the mutual leg gets #FAILURE#, or any verdict but "
+               "#WELCOME#, fails accept with auth_failed and stays usable") {
+  std::string a = s.path("sock");
+  std::string l =
+      handle_of(s, s.agent1().ok({{"op", "listen"}, {"address", a}, {"authkey", b64(kKey)}}));
+  const std::string verdicts[] = {kFailure, "#WELCOME", "#WELCOME#!", "", "#FAILURE"};
+  for (const auto& v : verdicts) {
+    int fd = raw::connect(s, a, step(s));
+    call acc = s.agent1().start({{"op", "accept"}, {"handle", l}});
+    std::string m = frame_from(s, fd, "the challenge");
+    raw::send(s, fd, raw::frame(right_answer(m.substr(kChallenge.size()))), step(s));
+    s.expect(frame_from(s, fd, "#WELCOME#") == kWelcome, "a right answer was not welcomed");
+    raw::send(s, fd, raw::frame(kChallenge + raw::random_bytes(20)), step(s));
+    frame_from(s, fd, "the listener's answer");
+    raw::send(s, fd, raw::frame(v), step(s));
+    auto r = acc.who().poll_reply(step(s));
+    if (!r) {
+      acc.who().kill();
+      s.fail("the verdict \"" + v + "\" in the mutual leg left accept waiting");
+    }
+    s.expect(!(*r)["ok"].get<bool>() && r->value("error", std::string()) == "auth_failed",
+             "the verdict \"" + v + "\" in the mutual leg gave accept " + r->dump() +
+                 ", not auth_failed");
+    s.close_fd(fd);
+  }
+  // Still usable (CHAN-ACCEPT-3): a client that completes the handshake gets in.
+  int side_fd = raw::connect(s, a, step(s));
+  call acc = s.agent1().start({{"op", "accept"}, {"handle", l}});
+  std::string m = frame_from(s, side_fd, "the challenge");
+  raw::send(s, side_fd, raw::frame(right_answer(m.substr(kChallenge.size()))), step(s));
+  s.expect(frame_from(s, side_fd, "#WELCOME#") == kWelcome, "a right answer was not welcomed");
+  challenge_agent(s, side_fd, "md5");
+  acc.ok();
 }
 
 }  // namespace npipe::conformance

@@ -94,6 +94,7 @@ NPIPE_SCENARIO(fifo_lifetime, released_name_outlives_owner, "FIFO-LIFE-1 FIFO-LI
     s.expect(st && st->kind == path_kind::fifo,
              "on POSIX a released FIFO must persist after its owner");
     remove_name(f);
+    s.note("PLATFORM-DEFINED FIFO-LIFE-1: outcome (a) seen: the released FIFO persists");
   }
 }
 
@@ -114,6 +115,7 @@ NPIPE_SCENARIO(fifo_lifetime, killed_owner_leaves_stale_name, "FIFO-LIFE-1 FIFO-
   std::string r = handle_of(s, open.ok());
   s.peer(1).ok({{"op", "write"}, {"handle", w}, {"data", b64("recovered")}});
   s.expect(read_exactly(s, s.peer(), r, 9) == "recovered", "the adopted FIFO does not carry data");
+  s.note("PLATFORM-DEFINED FIFO-LIFE-1: outcome (a) seen: the killed owner's FIFO persists");
 }
 
 NPIPE_SCENARIO(fifo_lifetime, killed_writer_owner_gives_eof, "FIFO-LIFE-2", "fifo", "owner peer",

@@ -143,6 +143,7 @@ NPIPE_SCENARIO(fifo_open, nonblocking_read_without_writer, "FIFO-OPEN-5", "fifo"
   json cmd = {{"op", "open"}, {"owner", owner}, {"dir", "r"}, {"timeout_ms", 0}};
   if (!s.owner().posix()) {
     s.owner().fails(cmd, "would_block");
+    s.note("PLATFORM-DEFINED FIFO-OPEN-5: outcome (b) seen: would_block");
     return;
   }
   std::string end = handle_of(s, s.owner().ok(cmd));
@@ -150,6 +151,7 @@ NPIPE_SCENARIO(fifo_open, nonblocking_read_without_writer, "FIFO-OPEN-5", "fifo"
   std::string w = handle_of(s, s.peer().ok({{"op", "open"}, {"name", f}, {"dir", "w"}}));
   s.peer().ok({{"op", "write"}, {"handle", w}, {"data", b64("x")}});
   s.expect(read_exactly(s, s.owner(), end, 1) == "x", "the byte written did not arrive");
+  s.note("PLATFORM-DEFINED FIFO-OPEN-5: outcome (a) seen: the open succeeded at once");
 }
 
 NPIPE_SCENARIO(fifo_open, missing_name_not_found, "FIFO-OPEN-6 ERR-1", "fifo", "agent",
@@ -158,6 +160,25 @@ NPIPE_SCENARIO(fifo_open, missing_name_not_found, "FIFO-OPEN-6 ERR-1", "fifo", "
     s.agent1().fails({{"op", "open"}, {"name", s.path("nothing")}, {"dir", dir}}, "not_found");
     s.agent1().fails({{"op", "open"}, {"name", s.path("nothing")}, {"dir", dir}, {"timeout_ms", 0}},
                      "not_found");
+  }
+}
+
+NPIPE_SCENARIO(fifo_open, missing_name_with_deadline_not_found_at_once, "FIFO-OPEN-6", "fifo",
+               "agent",
+               "An open with a deadline of a name that does not exist fails not_found at once, not "
+               "when the deadline passes") {
+  // A deadline most of the step: "at once" is anything under half of it, so only an open that
+  // waited for the name to appear (or for the deadline) fails, never a slow machine.
+  const long deadline_ms = s.options().step_timeout.count() * 4 / 5;
+  for (const char* dir : {"r", "w"}) {
+    auto t0 = clock_type::now();
+    s.agent1().fails(
+        {{"op", "open"}, {"name", s.path("nothing")}, {"dir", dir}, {"timeout_ms", deadline_ms}},
+        "not_found");
+    long took = ms_since(t0);
+    s.expect(took < deadline_ms / 2, "not_found came after " + std::to_string(took) + " ms of a " +
+                                         std::to_string(deadline_ms) +
+                                         " ms deadline: the open waited for the name");
   }
 }
 

@@ -209,3 +209,56 @@ NPIPE_SCENARIO(fifo_paths, portable_name_is_relative, "NAME-1 NAME-2", "fifo", "
 }
 
 }  // namespace npipe::conformance
+
+namespace npipe::conformance {
+
+NPIPE_SCENARIO(fifo_paths, adopt_refuses_a_foreign_fifo, "FIFO-SEC-6", "fifo", "agent",
+               kFilesAtThePath,
+               "Adopt refuses a FIFO that belongs to another user with permission_denied and "
+               "leaves it as it was") {
+  using namespace support;
+  // The agents run as the driver's user; only root can give a FIFO to somebody else.
+  if (!driver_is_root())
+    throw skipped("the driver is not root: it cannot make a FIFO owned by another user");
+  const unsigned nobody = 65534;
+  std::string f = s.path("foreign");
+  make_fifo(s, f);
+  give_to_user(s, f, nobody, 0666);
+  auto before = lstat_of(f);
+  s.agent1().fails({{"op", "create"}, {"name", f}, {"dir", "r"}, {"adopt", true}},
+                   "permission_denied");
+  auto after = lstat_of(f);
+  s.expect(after && after->kind == path_kind::fifo && after->inode == before->inode,
+           "the other user's FIFO was removed or replaced");
+  s.expect(after->uid == nobody && after->mode == 0666,
+           "the other user's FIFO changed owner or mode");
+  // Nothing happened: the agent holds no descriptor of it (a writer would now find a reader).
+  s.agent1().fails({{"op", "open"}, {"name", f}, {"dir", "w"}, {"timeout_ms", 0}}, "would_block");
+}
+
+NPIPE_SCENARIO(fifo_paths, mode_beyond_permissions_exact_or_unsupported, "ERR-6 FIFO-CREATE-2",
+               "fifo", "agent", kFilesAtThePath,
+               "A mode with the sticky bit is applied exactly or refused unsupported with nothing "
+               "created, never weakened in silence") {
+  using namespace support;
+  s.role("agent", 0, 077u);
+  std::string f = s.path("sticky");
+  json r =
+      s.agent1().start({{"op", "create"}, {"name", f}, {"dir", "r"}, {"mode", 01600}}).answer();
+  auto st = lstat_of(f);
+  if (!r["ok"].get<bool>()) {
+    s.expect(r.value("error", std::string()) == "unsupported",
+             "create with mode 01600 failed with " + r.dump() +
+                 ": it must be made exactly, or refused as unsupported");
+    s.expect(!st, "create with mode 01600 answered unsupported but left a file at the name");
+    return;
+  }
+  char buf[96];
+  std::snprintf(buf, sizeof buf,
+                "asked 01600 under umask 077, got %04o: not honoured, yet not "
+                "refused as unsupported",
+                st ? st->mode : 0u);
+  s.expect(st && st->kind == path_kind::fifo && st->mode == 01600, buf);
+}
+
+}  // namespace npipe::conformance

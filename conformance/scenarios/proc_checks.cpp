@@ -3,7 +3,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -125,43 +127,66 @@ std::string fd_target(pid_t pid, int fd) {
 
 std::string sigpipe_state::describe() const {
   std::string s = ignored ? "ignored" : caught ? "caught by a handler" : "default";
-  int n = 0;
-  for (const auto& [tid, b] : blocked)
-    n += b;
-  return s + ", blocked in " + std::to_string(n) + " of " + std::to_string(blocked.size()) +
-         " threads";
+  if (command_thread_blocks)
+    s += *command_thread_blocks ? ", blocked in the command thread"
+                                : ", not blocked in the command thread";
+  return s;
 }
 
-std::optional<sigpipe_state> sigpipe_of(pid_t pid) {
+namespace {
+
+// The thread of `pid` asleep in read(0) (waiting for the next command), or -1.
+long thread_waiting_on_stdin(pid_t pid) {
+  auto tids = numeric_entries(base(pid) + "/task");
+  if (!tids) return -1;
+  for (long tid : *tids) {
+    std::string dir = base(pid) + "/task/" + std::to_string(tid);
+    std::ifstream st(dir + "/stat");
+    std::string line;
+    if (!std::getline(st, line)) continue;
+    auto close = line.rfind(')');
+    if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'S') continue;
+    std::ifstream sc(dir + "/syscall");
+    long nr = -1;
+    std::string arg0;
+    if (!(sc >> nr >> arg0)) continue;
+    if (nr == SYS_read && (arg0 == "0x0" || arg0 == "0")) return tid;
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::optional<sigpipe_state> sigpipe_of(pid_t pid, int limit_ms) {
+  // The command thread is looked for first: the disposition cannot change while it waits.
+  long tid = -1;
+  for (int waited = 0; (tid = thread_waiting_on_stdin(pid)) < 0 && waited < limit_ms; waited += 2)
+    ::poll(nullptr, 0, 2);
   std::string status = base(pid) + "/status";
   auto ign = has_signal(field_of(status, "SigIgn"), SIGPIPE);
   auto cgt = has_signal(field_of(status, "SigCgt"), SIGPIPE);
-  auto tids = numeric_entries(base(pid) + "/task");
-  if (!ign || !cgt || !tids) return std::nullopt;
+  if (!ign || !cgt) return std::nullopt;
   sigpipe_state st;
   st.ignored = *ign;
   st.caught = *cgt;
-  for (long tid : *tids) {
-    auto blk = has_signal(field_of(base(pid) + "/task/" + std::to_string(tid) + "/status", "SigBlk"),
-                          SIGPIPE);
-    if (blk) st.blocked[static_cast<pid_t>(tid)] = *blk;
-  }
+  if (tid >= 0)
+    st.command_thread_blocks = has_signal(
+        field_of(base(pid) + "/task/" + std::to_string(tid) + "/status", "SigBlk"), SIGPIPE);
   return st;
 }
 
 std::string sigpipe_changes(const sigpipe_state& before, const sigpipe_state& after) {
   std::string out;
   auto add = [&](const std::string& s) { out += (out.empty() ? "" : "; ") + s; };
-  if (before.ignored != after.ignored || before.caught != after.caught)
-    add("the process-wide SIGPIPE disposition went from " +
-        std::string(before.ignored ? "ignored" : before.caught ? "caught" : "default") + " to " +
-        (after.ignored ? "ignored" : after.caught ? "caught" : "default"));
-  for (const auto& [tid, was] : before.blocked) {
-    auto it = after.blocked.find(tid);
-    if (it != after.blocked.end() && it->second != was)
-      add("thread " + std::to_string(tid) + " " + (was ? "no longer blocks" : "now blocks") +
-          " SIGPIPE");
-  }
+  auto name = [](const sigpipe_state& x) {
+    return std::string(x.ignored ? "ignored" : x.caught ? "caught" : "default");
+  };
+  if (name(before) != name(after))
+    add("the process-wide SIGPIPE disposition went from " + name(before) + " to " + name(after));
+  if (before.command_thread_blocks && after.command_thread_blocks &&
+      *before.command_thread_blocks != *after.command_thread_blocks)
+    add(std::string("the thread that runs commands ") +
+        (*after.command_thread_blocks ? "now blocks" : "no longer blocks") + " SIGPIPE");
   return out;
 }
 

@@ -44,16 +44,20 @@ std::optional<bool> close_on_exec(pid_t pid, int fd);
 std::string fd_target(pid_t pid, int fd);
 
 // SIGPIPE as the kernel sees it for a process: ignored or caught process-wide (SigIgn, SigCgt
-// of /proc/PID/status), and whether each thread blocks it (SigBlk of /proc/PID/task/TID/status).
+// of /proc/PID/status), and whether the thread that runs the agent's commands blocks it (SigBlk of
+// /proc/PID/task/TID/status). That thread is read only while it waits for its next command (asleep
+// in a read of fd 0): while it answers, a correct agent may block SIGPIPE around its own write to
+// stdout, and the driver can see the reply before the mask is restored.
 struct sigpipe_state {
   bool ignored = false;
   bool caught = false;
-  std::map<pid_t, bool> blocked;  // thread id -> SIGPIPE in its mask
+  std::optional<bool> command_thread_blocks;  // nullopt: not seen waiting on stdin in time
   std::string describe() const;
 };
-std::optional<sigpipe_state> sigpipe_of(pid_t pid);
-// What changed from `before` to `after`: the disposition, or the mask of a thread present in
-// both; "" when nothing did (threads that came or went are not compared).
+// Waits up to `limit` for a thread of `pid` to be asleep in read(0), then reads the state;
+// nullopt when /proc cannot be read at all.
+std::optional<sigpipe_state> sigpipe_of(pid_t pid, int limit_ms);
+// What changed from `before` to `after` ("" when nothing did); the mask only when both know it.
 std::string sigpipe_changes(const sigpipe_state& before, const sigpipe_state& after);
 
 }  // namespace npipe::conformance::proc

@@ -109,6 +109,23 @@ int listen(scene& s, const std::string& path) {
   return fd;
 }
 
+int listen_full(scene& s, const std::string& path, int& queued) {
+  sockaddr_un a = address(s, path);
+  int l = s.adopt_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(l, 0) != 0)
+    s.fail(std::string("driver: cannot listen at ") + path + ": " + std::strerror(errno));
+  s.driver_made(path);
+  for (queued = 0; queued < 64; ++queued) {
+    int fd = s.adopt_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) continue;
+    int e = errno;
+    s.close_fd(fd);
+    if (e == EAGAIN) return l;
+    s.fail(std::string("driver: filling the backlog of ") + path + ": " + std::strerror(e));
+  }
+  s.fail("driver: the listen queue of " + path + " took 64 connections and is still not full");
+}
+
 int accept(scene& s, int listener, milliseconds limit) {
   auto end = clock_type::now() + limit;
   if (!wait(listener, POLLIN, end)) s.fail("driver: no client connected within the deadline");

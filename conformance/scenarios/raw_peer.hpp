@@ -21,6 +21,10 @@ int connect(scene& s, const std::string& path, milliseconds limit);
 // A listening socket at `path` made by the driver (the file is marked driver-made).
 int listen(scene& s, const std::string& path);
 int accept(scene& s, int listener, milliseconds limit);
+// A listening socket at `path` whose accept queue (backlog 0) the driver fills with connections
+// it never accepts, until a non-blocking connect fails EAGAIN: the next client finds it busy.
+// Returns the listener; `queued` gets how many connections wait in its queue.
+int listen_full(scene& s, const std::string& path, int& queued);
 
 void send(scene& s, int fd, std::string_view bytes, milliseconds limit);
 // Exactly n bytes, or nullopt at EOF (a short read before EOF is returned as nullopt too, with

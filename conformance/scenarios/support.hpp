@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,7 +55,9 @@ std::string file_content(const std::string& path);
 enum class path_kind { fifo, socket, directory, file, symlink, other };
 struct path_info {
   path_kind kind;
-  unsigned mode;  // the permission bits (07777)
+  unsigned mode;        // the permission bits (07777)
+  unsigned uid;         // the owner
+  std::uint64_t inode;  // with the device, which file it is (to tell a replaced one)
 };
 // lstat of a path (a symlink is not followed): nullopt when nothing is there.
 std::optional<path_info> lstat_of(const std::string& path);
@@ -69,6 +72,10 @@ void make_socket_file(scene& s, const std::string& path, bool keep_open);
 void remove_name(const std::string& path);
 // Keeps a FIFO open for reading (non-blocking, so it never waits) for the rest of the scene.
 void hold_fifo_open(scene& s, const std::string& path);
+// Whether the driver runs as root (only root can give a file to another user).
+bool driver_is_root();
+// Gives a path the driver made to another user, with this mode (chmod, then chown).
+void give_to_user(scene& s, const std::string& path, unsigned uid, unsigned mode);
 // Time since `t`, in milliseconds.
 long ms_since(std::chrono::steady_clock::time_point t);
 

@@ -43,7 +43,7 @@ Allowed outcomes: (a) this; (b) that.
 ```
 """
 
-TESTED = "// NPIPE_REQ: FOO-OPEN-1\nTEST(x, y) {}\n"
+TESTED = 'NPIPE_SCENARIO(g, n, "FOO-OPEN-1", "fifo", "agent", "t") {}\n'
 
 
 def make_tree(tmp_path, spec=SPEC, files=None):
@@ -165,13 +165,13 @@ def test_untested_must_fails(tmp_path):
     rc, out = run_check(make_tree(tmp_path, files={}))
     assert rc == 1
     assert "requirements: 4, MUST: 1, tested: 0" in out
-    assert "FOO-OPEN-1" in out and "no test under conformance/" in out
+    assert "FOO-OPEN-1" in out and "have no conformance scenario" in out
 
 
 def test_untested_must_is_a_warning_with_flag(tmp_path):
     rc, out = run_check(make_tree(tmp_path, files={}), "--allow-untested-must")
     assert rc == 0, out
-    assert "warning: 1 MUST requirement(s) have no test" in out
+    assert "warning: 1 MUST requirement(s) on POSIX have no conformance scenario" in out
 
 
 def test_must_cited_outside_conformance_is_untested(tmp_path):
@@ -212,6 +212,42 @@ def test_mutant_tags_must_exist_and_are_not_tests(tmp_path):
     assert rc == 1
     assert "conformance/mutants/a.mut:1: cites unknown requirement FOO-OPEN-8" in out
     assert "tested: 0" in out
+
+
+POSIX_ONLY_BY_LIBRARY = SPEC.replace(
+    "Body of FOO-OPEN-1.",
+    "Body of FOO-OPEN-1.\nNot observable through the driver protocol: it is internal.")
+LIB_TEST = {"reference/tests/a_test.cpp": "// NPIPE_REQ: FOO-OPEN-1\nTEST(x, y) {}\n"}
+
+
+def test_posix_must_needs_a_scenario_not_a_library_test(tmp_path):
+    rc, out = run_check(make_tree(tmp_path, POSIX_ONLY_BY_LIBRARY, files=LIB_TEST))
+    assert rc == 1, out
+    assert "MUST requirement(s) on POSIX have no conformance scenario" in out
+    assert "FOO-OPEN-1" in out
+
+
+def test_posix_must_without_black_box_test_is_documented(tmp_path):
+    spec = SPEC.replace("Body of FOO-OPEN-1.",
+                        "Body of FOO-OPEN-1.\nNo black-box test: it is internal. "
+                        "Implementations document: how they do it.")
+    rc, out = run_check(make_tree(tmp_path, spec, files={}))
+    assert rc == 0, out
+    assert "no black-box test (documented instead, section 3.1): 1 (FOO-OPEN-1)" in out
+
+
+def test_no_black_box_without_what_is_documented_fails(tmp_path):
+    spec = SPEC.replace("Body of FOO-OPEN-1.", "Body of FOO-OPEN-1.\nNo black-box test: internal.")
+    rc, out = run_check(make_tree(tmp_path, spec, files={}))
+    assert rc == 1 and "on POSIX have no conformance scenario" in out
+
+
+def test_windows_must_may_rest_on_library_tests(tmp_path):
+    spec = POSIX_ONLY_BY_LIBRARY.replace("**FOO-OPEN-1** [MUST] [fifo] [all]",
+                                         "**FOO-OPEN-1** [MUST] [fifo] [windows]")
+    rc, out = run_check(make_tree(tmp_path, spec, files=LIB_TEST))
+    assert rc == 0, out
+    assert "tested by the library's tests: FOO-OPEN-1" in out
 
 
 def test_examples_in_comments_are_not_citations(tmp_path):

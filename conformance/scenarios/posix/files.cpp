@@ -21,7 +21,8 @@ std::optional<path_info> lstat_of(const std::string& path) {
                 : S_ISREG(st.st_mode)  ? path_kind::file
                 : S_ISLNK(st.st_mode)  ? path_kind::symlink
                                        : path_kind::other;
-  return path_info{k, static_cast<unsigned>(st.st_mode & 07777)};
+  return path_info{k, static_cast<unsigned>(st.st_mode & 07777), static_cast<unsigned>(st.st_uid),
+                   static_cast<std::uint64_t>(st.st_ino)};
 }
 
 void make_fifo(scene& s, const std::string& path) {
@@ -61,6 +62,16 @@ void make_socket_file(scene& s, const std::string& path, bool keep_open) {
 
 void remove_name(const std::string& path) {
   ::unlink(path.c_str());
+}
+
+bool driver_is_root() {
+  return ::geteuid() == 0;
+}
+
+void give_to_user(scene& s, const std::string& path, unsigned uid, unsigned mode) {
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0 ||
+      ::chown(path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(uid)) != 0)
+    s.fail("driver: cannot give " + path + " to uid " + std::to_string(uid));
 }
 
 void hold_fifo_open(scene& s, const std::string& path) {

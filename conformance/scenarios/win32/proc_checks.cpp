@@ -32,7 +32,7 @@ std::string sigpipe_state::describe() const {
   return "unknown (no /proc)";
 }
 
-std::optional<sigpipe_state> sigpipe_of(pid_t) {
+std::optional<sigpipe_state> sigpipe_of(pid_t, int) {
   return std::nullopt;
 }
 

@@ -19,6 +19,9 @@ int listen(scene&, const std::string&) {
 int accept(scene&, int, milliseconds) {
   posix_only();
 }
+int listen_full(scene&, const std::string&, int&) {
+  posix_only();
+}
 void send(scene&, int, std::string_view, milliseconds) {
   posix_only();
 }

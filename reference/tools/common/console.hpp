@@ -9,11 +9,19 @@
 
 namespace npipe::tools {
 
-// Called first in main(). The process never dies of SIGPIPE: a write to a pipe or socket whose
-// reader has gone fails with broken_pipe instead (FIFO-PIPE-1). A tool is a whole program, so it
-// may set the process-wide disposition that the library itself must leave alone (FIFO-PIPE-2).
-// stdin and stdout carry bytes unchanged (binary mode on Windows).
-void init_console();
+// What a tool does with SIGPIPE (POSIX; nothing on Windows).
+enum class sigpipe_policy {
+  // Ignored process-wide: the tool never dies of SIGPIPE, whatever it writes to. A tool is a whole
+  // program, so it may set the disposition that the library itself must leave alone (FIFO-PIPE-2).
+  ignore,
+  // Left at its default. The tool's own stdout writes are protected (write_stdout), and the
+  // library must protect its writes by itself (FIFO-PIPE-1): the agent runs this way, so the
+  // conformance suite checks that the library does (spec/driver-protocol.md section 1).
+  leave_default,
+};
+
+// Called first in main(). stdin and stdout carry bytes unchanged (binary mode on Windows).
+void init_console(sigpipe_policy sigpipe = sigpipe_policy::ignore);
 
 // Called first in main() by a tool that owns names (the CLI): from now on an interrupt (SIGINT,
 // SIGTERM, SIGHUP on POSIX) first removes the path given to remove_on_interrupt(), then ends the
@@ -31,7 +39,8 @@ void keep_on_interrupt();
 std::size_t read_stdin(void* buf, std::size_t n);
 
 // Writes all n bytes to stdout, unbuffered. Throws npipe::error: broken_pipe when the reader of
-// stdout has gone, io_error otherwise.
+// stdout has gone, io_error otherwise; never raises SIGPIPE (POSIX: blocked in this thread around
+// the write, and one the write raised is consumed before the mask is restored).
 void write_stdout(const void* buf, std::size_t n);
 
 }  // namespace npipe::tools

@@ -80,10 +80,19 @@ void wait_for_interrupt() {
                      err == EPIPE ? "EPIPE" : "");
 }
 
+// Takes a SIGPIPE pending on this thread (blocked), so unblocking it delivers nothing.
+void take_pending_sigpipe(const sigset_t& only_sigpipe) {
+  sigset_t pending;
+  sigemptyset(&pending);
+  if (sigpending(&pending) != 0 || sigismember(&pending, SIGPIPE) != 1) return;
+  int sig = 0;
+  sigwait(&only_sigpipe, &sig);  // pending: returns at once (macOS has no sigtimedwait)
+}
+
 }  // namespace
 
-void init_console() {
-  ::signal(SIGPIPE, SIG_IGN);
+void init_console(sigpipe_policy sigpipe) {
+  if (sigpipe == sigpipe_policy::ignore) ::signal(SIGPIPE, SIG_IGN);
 }
 
 void watch_interrupts() {
@@ -120,14 +129,27 @@ std::size_t read_stdin(void* buf, std::size_t n) {
 }
 
 void write_stdout(const void* buf, std::size_t n) {
+  // SIGPIPE blocked in this thread for the write: a reader of stdout that has gone is EPIPE here,
+  // whatever the process disposition (the agent leaves it at its default, sigpipe_policy).
+  sigset_t only_sigpipe, old;
+  sigemptyset(&only_sigpipe);
+  sigaddset(&only_sigpipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &only_sigpipe, &old);
   const char* p = static_cast<const char*>(buf);
-  while (n > 0) {
+  int err = 0;
+  while (n > 0 && err == 0) {
     ssize_t r = ::write(STDOUT_FILENO, p, n);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) throw_stream_error(errno, "write standard output");
+    if (r < 0) {
+      err = errno;
+      break;
+    }
     p += r;
     n -= static_cast<std::size_t>(r);
   }
+  if (err == EPIPE && sigismember(&old, SIGPIPE) != 1) take_pending_sigpipe(only_sigpipe);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (err != 0) throw_stream_error(err, "write standard output");
 }
 
 }  // namespace npipe::tools

@@ -26,7 +26,7 @@ namespace {
 
 }  // namespace
 
-void init_console() {
+void init_console(sigpipe_policy) {
   // Bytes pass unchanged: no CRLF translation, no ^Z end of file.
   _setmode(_fileno(stdin), _O_BINARY);
   _setmode(_fileno(stdout), _O_BINARY);

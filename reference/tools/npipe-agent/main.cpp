@@ -1,15 +1,23 @@
 // npipe-agent/main.cpp: the reference agent of the driver protocol (spec/driver-protocol.md):
 // one command line in, one reply line out, flushed, strictly in order, until bye or stdin EOF.
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "common/console.hpp"
+#include "common/idle_child.hpp"
 #include "line_reader.hpp"
 #include "npipe/error.hpp"
 #include "session.hpp"
 
-int main() {
-  npipe::tools::init_console();  // a driver gone away is broken_pipe, never SIGPIPE
+int main(int argc, char** argv) {
+  // The child of the spawn op: idles until its parent closes its stdin.
+  if (argc == 2 && std::strcmp(argv[1], "--idle-child") == 0) return npipe::tools::run_idle_child();
+  npipe::tools::remember_program_path(argc > 0 ? argv[0] : nullptr);
+  // SIGPIPE stays at its default: the library must keep it from killing the agent by itself
+  // (FIFO-PIPE-1), and the suite checks that. Only the agent's own stdout writes protect
+  // themselves (a driver gone away is broken_pipe, never SIGPIPE).
+  npipe::tools::init_console(npipe::tools::sigpipe_policy::leave_default);
   npipe::agent::session session;
   npipe::agent::line_reader input(npipe::tools::read_stdin);
   std::string line;

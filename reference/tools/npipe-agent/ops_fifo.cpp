@@ -131,6 +131,7 @@ void op_close(session& s, const request& r, nlohmann::json&) {
   if (auto* end = std::get_if<npipe::fifo_end>(&obj)) end->close();
   if (auto* l = std::get_if<npipe::listener>(&obj)) l->close();
   if (auto* c = std::get_if<npipe::connection>(&obj)) c->close();
+  if (auto* p = std::get_if<npipe::tools::idle_child>(&obj)) p->stop();
 }
 
 }  // namespace npipe::agent

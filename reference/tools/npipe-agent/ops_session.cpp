@@ -1,4 +1,5 @@
-// npipe-agent/ops_session.cpp: hello (section 5.1). bye is handled by the session itself.
+// npipe-agent/ops_session.cpp: hello (section 5.1), spawn (section 5.4). bye is handled by the
+// session itself.
 #include "npipe/version.hpp"
 #include "session.hpp"
 
@@ -25,6 +26,12 @@ constexpr const char* platform() {
 }
 
 }  // namespace
+
+void op_spawn(session& s, const request&, nlohmann::json& reply) {
+  npipe::tools::idle_child child = npipe::tools::idle_child::start();
+  reply["pid"] = child.pid();
+  reply["handle"] = s.add(std::move(child));
+}
 
 void op_hello(session&, const request&, nlohmann::json& reply) {
   reply["protocol"] = 1;

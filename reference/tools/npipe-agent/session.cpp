@@ -18,7 +18,7 @@ struct op_entry {
 };
 
 // The ops of protocol v1, in the order hello lists them.
-constexpr std::array<op_entry, 13> kOps = {{
+constexpr std::array<op_entry, 14> kOps = {{
     {"hello", op_hello},
     {"create", op_create},
     {"open", op_open},
@@ -32,6 +32,7 @@ constexpr std::array<op_entry, 13> kOps = {{
     {"connect", op_connect},
     {"send", op_send},
     {"recv", op_recv},
+    {"spawn", op_spawn},
 }};
 
 constexpr const char* kBye = "bye";
@@ -45,7 +46,7 @@ nlohmann::json error_reply(const nlohmann::json& id, npipe::errc code, const std
 }
 
 char kind_letter(const object& obj) {
-  static constexpr char letters[] = {'o', 'h', 'l', 'c'};
+  static constexpr char letters[] = {'o', 'h', 'l', 'c', 'p'};
   return letters[obj.index()];
 }
 
@@ -53,7 +54,7 @@ char kind_letter(const object& obj) {
 
 const char* kind_name(const object& obj) {
   static constexpr const char* names[] = {"a FIFO owner", "a FIFO end", "a listener",
-                                          "a connection"};
+                                          "a connection", "a child process"};
   return names[obj.index()];
 }
 

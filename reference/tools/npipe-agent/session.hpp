@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/idle_child.hpp"
 #include "npipe/channel.hpp"
 #include "npipe/fifo.hpp"
 #include "request.hpp"
@@ -17,8 +18,9 @@
 namespace npipe::agent {
 
 // Everything a handle can stand for. Handles are named by kind and a counter that never repeats:
-// o1 (owner), h2 (FIFO end), l3 (listener), c4 (connection).
-using object = std::variant<npipe::fifo_owner, npipe::fifo_end, npipe::listener, npipe::connection>;
+// o1 (owner), h2 (FIFO end), l3 (listener), c4 (connection), p5 (child process of spawn).
+using object = std::variant<npipe::fifo_owner, npipe::fifo_end, npipe::listener, npipe::connection,
+                            npipe::tools::idle_child>;
 
 class session {
  public:
@@ -63,6 +65,7 @@ void op_accept(session&, const request&, nlohmann::json&);
 void op_connect(session&, const request&, nlohmann::json&);
 void op_send(session&, const request&, nlohmann::json&);
 void op_recv(session&, const request&, nlohmann::json&);
+void op_spawn(session&, const request&, nlohmann::json&);
 
 // The reply to a line that cannot even be parsed as a command (id null).
 std::string protocol_error_reply(const std::string& message);
