@@ -1,11 +1,18 @@
 // win32/platform.cpp: the driver's operating-system needs on Windows (see platform.hpp).
 #include "platform.hpp"
 
+#ifndef NOMINMAX
+#define NOMINMAX  // std::min, not windows.h's macro
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
 #include <windows.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <mutex>
 
 #include "win32/text.hpp"

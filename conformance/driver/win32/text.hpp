@@ -2,6 +2,12 @@
 // and Win32 error codes as text.
 #pragma once
 
+#ifndef NOMINMAX
+#define NOMINMAX  // std::min, not windows.h's macro
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
 #include <windows.h>
 
 #include <string>
