@@ -55,11 +55,12 @@ windows-agent:
 	cmake --preset windows-mingw > /dev/null
 	cmake --build build/windows -j $(JOBS) --target npipe-agent
 
+# lint-workflows: actionlint over the GitHub workflow and conformance/action.yml (mk/ci.mk).
 # test-windows first: it builds the Windows agent that the conformance suite's reference-windows
 # column (run by test-unit) drives under Wine. bench-smoke: the benchmarks at a tiny size, so they
 # keep working (they time nothing). test-package: the installed package and the examples.
 # test-asan last: the same tests under ASan+UBSan.
-test: test-spec test-windows test-unit bench-smoke test-python test-package test-asan
+test: test-spec lint-workflows test-windows test-unit bench-smoke test-python test-package test-asan
 
 # The main job: the conformance suite against every implementation found here (reference-posix,
 # reference-windows under Wine, and one column per installed CPython and per other runtime; a
@@ -88,3 +89,4 @@ format:
 
 include mk/reliability.mk
 include mk/bench.mk
+include mk/ci.mk

@@ -2,6 +2,7 @@
 // columns that can run, plans the runs, registers one GoogleTest test per run, runs them, then
 // writes the reports. Each step is one function below; run_main only strings them together.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <filesystem>

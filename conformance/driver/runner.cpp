@@ -2,6 +2,7 @@
 #include "runner.hpp"
 
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>

@@ -2,8 +2,7 @@
 // for channel addresses too (spec/npipe.md, "Names"). Found by the runtime agents (issue 15):
 // Java's Path.of turns "f/" into "f"; Node binds "x\0y" as "x", makes an abstract socket of a
 // leading NUL and turns connect("") into a TCP connect.
-#include <fcntl.h>
-#include <unistd.h>
+#include <algorithm>
 
 #include "raw_peer.hpp"
 #include "scenario.hpp"
@@ -28,12 +27,9 @@ void refused(scene& s, const json& cmd, const std::string& what) {
 NPIPE_SCENARIO(names_raw, trailing_slash_fifo, "NAME-2", "fifo", "agent", kDriverMade,
                "A raw name 'f/' is used as given: it does not open the FIFO 'f'") {
   std::string f = s.path("f");
-  if (::mkfifo(f.c_str(), 0600) != 0) s.fail("driver: mkfifo failed");
-  s.driver_made(f);
+  make_fifo(s, f);
   // A reader is there, so an open that wrongly reaches 'f' for writing completes at once.
-  int fd = ::open(f.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) s.fail("driver: cannot open the FIFO");
-  s.adopt_fd(fd);
+  hold_fifo_open(s, f);
   refused(s, {{"op", "open"}, {"name", f + "/"}, {"dir", "w"}},
           "opening 'f/' for writing (open(2) refuses it: ENOTDIR)");
 }
@@ -47,15 +43,17 @@ NPIPE_SCENARIO(names_raw, trailing_slash_channel, "NAME-2", "channel", "agent", 
           "connecting to 's/' (connect(2) refuses it: ENOTDIR)");
 }
 
-NPIPE_SCENARIO(names_raw, unrepresentable_addresses, "NAME-3 ERR-5", "channel", "agent", kDriverMade,
+NPIPE_SCENARIO(names_raw, unrepresentable_addresses, "NAME-3 ERR-5", "channel", "agent",
+               kDriverMade,
                "Channel addresses with a NUL byte (inside or leading) or empty give invalid_name "
                "and bind or reach nothing") {
   std::string inside = s.path("x") + std::string(1, '\0') + "y";
   s.agent1().fails({{"op", "listen"}, {"address", inside}}, "invalid_name");
   s.expect(!lstat_of(s.path("x")), "listening at 'x\\0y' made a socket file 'x'");
   // A leading NUL is a Linux abstract socket name: out of scope, so invalid (NAME-3).
-  std::string tag =
-      "npipe-abstract-" + std::to_string(::getpid()) + "-" + s.dir().substr(s.dir().rfind('/') + 1);
+  // Unique to this driver run (its private directory) and scenario: the private directory's path.
+  std::string tag = "npipe-abstract" + s.dir();
+  std::replace(tag.begin(), tag.end(), '/', '-');
   s.agent1().fails({{"op", "listen"}, {"address", std::string(1, '\0') + tag}}, "invalid_name");
   s.expect(file_content("/proc/net/unix").find("@" + tag) == std::string::npos,
            "listening at a name with a leading NUL made an abstract socket");
