@@ -33,8 +33,9 @@ rm -f "$root/$build"/package/npipe_*.deb
 (cd "$root/$build" && cpack -G DEB > "$work/cpack.log") || { cat "$work/cpack.log" >&2; exit 1; }
 deb=$(ls "$root/$build"/package/npipe_*.deb)
 dpkg-deb --info "$deb" | grep -E "Package|Version|Depends" | sed 's/^/  /'
-for f in usr/include/npipe/npipe.hpp usr/lib/cmake/npipe/npipeConfig.cmake usr/lib/pkgconfig/npipe.pc \
-  usr/bin/npipe usr/bin/npipe-agent; do
-  dpkg-deb --contents "$deb" | grep -q " ./$f\$" || { echo "the package lacks $f" >&2; exit 1; }
+dpkg-deb --contents "$deb" > "$work/deb-contents.txt"
+for f in usr/include/npipe/npipe.hpp usr/lib/libnpipe.a usr/lib/cmake/npipe/npipeConfig.cmake \
+  usr/lib/pkgconfig/npipe.pc usr/bin/npipe usr/bin/npipe-agent; do
+  grep -q " ./$f\$" "$work/deb-contents.txt" || { echo "the package lacks $f" >&2; exit 1; }
 done
 echo "package: installed, found by find_package and pkg-config, examples passed, $(basename "$deb")"
