@@ -301,7 +301,7 @@ class receiver {
  private:
   bool into_;
   std::size_t maxlength_;
-  std::vector<std::uint8_t> buf_;
+  npipe::bytes buf_;  // recv_bytes hands its buffer over; recv_bytes_into fills it
   std::size_t size_ = 0;
 };
 

@@ -63,7 +63,7 @@ using npipe::bench::print_stream;
 using clock_type = std::chrono::steady_clock;  // QueryPerformanceCounter on mingw-w64
 using std::chrono::milliseconds;
 
-// The buffer quota npipe asks for in each direction (src/win32/fifo.cpp, channel.cpp); the raw
+// The buffer quota npipe asks for in each direction (src/win32/pipe_fifo.cpp, pipe_listener.cpp); the raw
 // floors ask for the same.
 constexpr DWORD kPipeBuffer = 65536;
 constexpr DWORD kReadyMs = 60000;  // the other side has this long to get ready
@@ -454,7 +454,7 @@ class receiver {
 
  private:
   bool into_;
-  std::vector<std::uint8_t> buf_;
+  npipe::bytes buf_;  // recv_bytes hands its buffer over; recv_bytes_into fills it
   std::size_t size_ = 0;
 };
 

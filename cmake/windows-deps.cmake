@@ -1,9 +1,19 @@
-# Dependencies of the Windows (mingw-w64) cross build, included by the top CMakeLists.txt when WIN32.
-#  - No OpenSSL: src/win32/crypto.cpp uses BCrypt (-lbcrypt).
+# Dependencies of the Windows builds, included by the top CMakeLists.txt when WIN32: the mingw-w64
+# cross build (below), or a native one (vcpkg's packages).
+#  - No OpenSSL: src/win32/crypto_bcrypt.cpp uses BCrypt (-lbcrypt).
 #  - GoogleTest: Debian ships the sources in /usr/src/googletest; built here with the cross compiler.
 #  - nlohmann/json is header-only: the host's headers are used, through a directory that holds only
 #    a link to /usr/include/nlohmann (adding /usr/include itself would put glibc's headers in front
 #    of mingw's).
+# A native Windows build (MSVC, preset windows-msvc): the packages vcpkg installed (the CI's
+# Windows job runs `vcpkg install gtest nlohmann-json` for the x64-windows-static triplet).
+if(NOT CMAKE_CROSSCOMPILING)
+  find_package(nlohmann_json 3 CONFIG REQUIRED)
+  if(NPIPE_BUILD_TESTS OR NPIPE_BUILD_CONFORMANCE)
+    find_package(GTest CONFIG REQUIRED)
+  endif()
+endif()
+
 set(NPIPE_GOOGLETEST_SOURCE_DIR /usr/src/googletest CACHE PATH "GoogleTest sources for the cross build")
 set(NPIPE_NLOHMANN_INCLUDE_DIR /usr/include/nlohmann CACHE PATH "nlohmann/json headers (host)")
 

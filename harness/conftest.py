@@ -21,7 +21,7 @@ from npipe_harness.env import REPO, Env, npipe_bin_dir  # noqa: E402
 SPEC = os.path.join(REPO, "spec", "npipe.md")
 FACTS = os.path.join(REPO, "build", "harness", "cpython-facts.json")
 GROUPS = {"test_agents": "agents", "test_fifo_interop": "fifo", "test_fifo_cli": "fifo",
-          "test_channel_interop": "channel", "test_handshake": "auth", "test_interpreters": "setup"}
+          "test_channel_interop": "channel", "test_handshake": "auth", "test_vectors": "auth", "test_interpreters": "setup"}
 
 
 def pytest_addoption(parser):

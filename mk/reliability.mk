@@ -27,11 +27,11 @@ build/fuzz/CMakeCache.txt:
 test-asan: deps build/asan/CMakeCache.txt
 	cmake --build build/asan -j $(RELIABILITY_JOBS)
 	cd build/asan && $(SANITIZER_ENV) ctest --output-on-failure -j $(RELIABILITY_JOBS) --timeout 300 \
-	  -E 'conformance\.(selftest|reference-windows)'
+	  -E 'conformance\.(selftest|reference-windows|repros)'
 
 test-tsan: deps build/tsan/CMakeCache.txt
 	cmake --build build/tsan -j $(RELIABILITY_JOBS)
-	cd build/tsan && $(SANITIZER_ENV) ctest --output-on-failure -j $(RELIABILITY_JOBS) --timeout 300 -LE stress
+	cd build/tsan && $(SANITIZER_ENV) ctest --output-on-failure -j $(RELIABILITY_JOBS) --timeout 300 -LE 'stress|runtimes'
 
 fuzz: deps build/fuzz/CMakeCache.txt
 	cmake build/fuzz > /dev/null  # a target added since the last configure must exist before the build

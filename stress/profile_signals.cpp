@@ -161,7 +161,7 @@ void profile_signals(const config& c, std::mt19937_64& rng, row& r) {
         bool same = true;
         for (int i = 0; i < messages && same; ++i) {
           std::size_t n = rng() % ((i % 4 == 3) ? (4u << 20) : 4096);
-          std::vector<std::uint8_t> m(n);
+          npipe::bytes m(n);  // the type recv_bytes returns, filled below
           const unsigned seed = static_cast<unsigned>(i);
           npipe::protocol::fill_pattern(m.data(), n, seed, offset);
           conn.send_bytes(m.data(), n);

@@ -1,11 +1,6 @@
 // agent.cpp: the JSON-lines conversation with one agent (see agent.hpp).
 #include "agent.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -18,11 +13,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-int ms_left(clock_type::time_point end) {
-  auto left = std::chrono::duration_cast<milliseconds>(end - clock_type::now()).count();
-  return left < 0 ? 0 : static_cast<int>(left);
-}
-
 }  // namespace
 
 agent::agent(const options& opts) : opts_(opts) {
@@ -32,8 +22,6 @@ agent::agent(const options& opts) : opts_(opts) {
   po.umask = opts.umask;
   po.cwd = opts.cwd;
   proc_ = std::make_unique<process>(po);
-  // Non-blocking stdin: a write to an agent that stopped reading must not hang the driver.
-  fcntl(proc_->stdin_fd(), F_SETFL, fcntl(proc_->stdin_fd(), F_GETFL) | O_NONBLOCK);
   send({{"op", "hello"}});
   json r = wait_reply("hello");
   std::string problem = hello_problem(r);
@@ -46,25 +34,14 @@ int agent::send(json cmd) {
   cmd["id"] = next_id_;
   last_ = cmd;
   std::string line = cmd.dump() + "\n";
-  auto end = clock_type::now() + opts_.step_timeout;
-  std::size_t done = 0;
-  while (done < line.size()) {
-    ssize_t n = ::write(proc_->stdin_fd(), line.data() + done, line.size() - done);
-    if (n > 0) {
-      done += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      pollfd p{proc_->stdin_fd(), POLLOUT, 0};
-      int left = ms_left(end);
-      if (left == 0 || ::poll(&p, 1, left) == 0) {
-        kill();
-        throw agent_timeout(label() + " stopped reading its stdin while sent " + brief(cmd));
-      }
-      continue;
-    }
-    crashed("being sent " + brief(cmd));
+  switch (proc_->write_stdin(line, clock_type::now() + opts_.step_timeout)) {
+    case process::io::ok:
+      break;
+    case process::io::timeout:
+      kill();
+      throw agent_timeout(label() + " stopped reading its stdin while sent " + brief(cmd));
+    case process::io::closed:
+      crashed("being sent " + brief(cmd));
   }
   in_flight_ = next_id_++;
   return in_flight_;
@@ -83,16 +60,15 @@ std::optional<json> agent::poll_reply(milliseconds limit) {
       return std::move(parsed.reply);
     }
     if (buf_.size() > (256u << 20)) protocol("wrote more than 256 MiB without a newline");
-    pollfd p{proc_->stdout_fd(), POLLIN, 0};
-    int rc = ::poll(&p, 1, ms_left(end));
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc == 0) return std::nullopt;
-    char chunk[65536];
-    ssize_t n = ::read(proc_->stdout_fd(), chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      crashed(in_flight_ ? "running " + brief(last_) : std::string("idle, after its last reply"));
-    buf_.append(chunk, static_cast<std::size_t>(n));
+    auto left = std::chrono::duration_cast<milliseconds>(end - clock_type::now());
+    switch (proc_->read_stdout(buf_, left < milliseconds(0) ? milliseconds(0) : left)) {
+      case process::io::ok:
+        break;
+      case process::io::timeout:
+        return std::nullopt;
+      case process::io::closed:
+        crashed(in_flight_ ? "running " + brief(last_) : std::string("idle, after its last reply"));
+    }
   }
 }
 

@@ -8,9 +8,10 @@
 // slow agent "blocked" (a false pass), never towards a false failure.
 #pragma once
 
-#include <sys/types.h>
-
+#include <optional>
 #include <vector>
+
+#include "process.hpp"
 
 namespace npipe::conformance {
 
@@ -21,8 +22,8 @@ enum class block_sample {
 };
 
 // One look at the agent's processes `pids` (its process group, found with processes_in_group(),
-// which scans all of /proc and so is refreshed only now and then) whose stdin pipe the driver
-// writes through `stdin_write_fd`.
-block_sample sample_blocked(const std::vector<pid_t>& pids, int stdin_write_fd);
+// which scans all of /proc and so is refreshed only now and then); `command_read`: whether its
+// stdin pipe is empty (process::stdin_drained()). Linux only: `unknown` elsewhere.
+block_sample sample_blocked(const std::vector<pid_t>& pids, std::optional<bool> command_read);
 
 }  // namespace npipe::conformance

@@ -84,6 +84,7 @@ void expectations::apply(result& r) const {
       if (!glob_match(e.pattern, r.test)) continue;
       used_[&e] = true;
       r.expected = e.status;
+      r.expectation_requirement = e.requirement;
       r.expectation_reason = impl + ": " + e.reason + " (" + e.requirement + ", " + e.where + ")";
       return;
     }

@@ -1,20 +1,16 @@
 // implementation.cpp: implementations.conf, --impl and CPython discovery (see implementation.hpp).
 #include "implementation.hpp"
 
-#include <glob.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+
+#include "platform.hpp"
 
 namespace npipe::conformance {
 
@@ -39,11 +35,7 @@ bool implementation::offers(const std::string& profile) const {
 }
 
 std::string host_platform() {
-  utsname u{};
-  if (uname(&u) != 0) return "unknown";
-  std::string s = u.sysname;
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
+  return platform::host_platform();
 }
 
 bool platform_matches(const std::string& filter, const std::string& host) {
@@ -67,18 +59,6 @@ std::string expand(std::string s, const load_options& o) {
   return s;
 }
 
-bool is_executable(const std::string& p) {
-  return access(p.c_str(), X_OK) == 0;
-}
-
-bool on_path(const std::string& cmd) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "");
-  for (std::string dir; std::getline(dirs, dir, ':');)
-    if (!dir.empty() && is_executable(dir + "/" + cmd)) return true;
-  return false;
-}
-
 // One prerequisite of needs=: "A|B|C" is met by any one of its alternatives, each an absolute
 // path that must exist or a command on PATH. "" when met, else why not (for a missing command,
 // with the scripts/install-deps group that installs it).
@@ -89,7 +69,8 @@ std::string unmet(const std::string& need, const std::string& deps) {
   for (std::string alt; std::getline(alternatives, alt, '|');) {
     if (alt.empty()) continue;
     bool path = alt.find('/') != std::string::npos;
-    if (path ? access(alt.c_str(), F_OK) == 0 : on_path(alt)) return "";
+    std::error_code ec;
+    if (path ? std::filesystem::exists(alt, ec) : platform::on_path(alt)) return "";
     a_command = a_command || !path;
     tried.push_back(alt);
   }
@@ -103,59 +84,6 @@ std::string unmet(const std::string& need, const std::string& deps) {
   }
   if (!deps.empty() && a_command) why += "; install it: scripts/install-deps " + deps;
   return why;
-}
-
-// $PYENV_ROOT, else what `pyenv root` prints (pyenv on PATH), else "": where a user's pyenv keeps
-// its interpreters. Never a fixed location.
-std::string pyenv_root() {
-  const char* env = std::getenv("PYENV_ROOT");
-  if (env && *env) return env;
-  std::string out;
-  if (FILE* p = ::popen("pyenv root 2>/dev/null", "r")) {
-    char buf[4096];
-    while (std::fgets(buf, sizeof buf, p))
-      out += buf;
-    ::pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-    out.pop_back();
-  return out;
-}
-
-// One interpreter per minor version: pyenv's own binaries first (the newest patch release; no
-// shim in between, so the agent's pid is the interpreter's), then python3.X on PATH for versions
-// pyenv lacks.
-std::map<int, std::string> find_cpythons(int min_minor) {
-  std::map<int, std::string> found;
-  std::map<int, int> patch_of;
-  std::string root = pyenv_root();
-  glob_t g{};
-  if (!root.empty() && glob((root + "/versions/3.*/bin/python3").c_str(), 0, nullptr, &g) == 0) {
-    std::regex ver(R"(/versions/3\.(\d+)\.(\d+)[^/]*/bin/python3$)");
-    for (size_t i = 0; i < g.gl_pathc; ++i) {
-      std::cmatch m;
-      std::string p = g.gl_pathv[i];
-      if (std::regex_search(p.c_str(), m, ver) && is_executable(p)) {
-        int minor = std::stoi(m[1].str());
-        int patch = std::stoi(m[2].str());
-        if (minor < min_minor || (found.count(minor) && patch_of[minor] >= patch)) continue;
-        found[minor] = p;
-        patch_of[minor] = patch;
-      }
-    }
-  }
-  globfree(&g);
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (dir.empty() || (dir.size() >= 6 && dir.compare(dir.size() - 6, 6, "/shims") == 0)) continue;
-    for (int minor = min_minor; minor < 40; ++minor) {
-      std::string p = dir + "/python3." + std::to_string(minor);
-      if (!found.count(minor) && is_executable(p)) found[minor] = p;
-    }
-  }
-  return found;
 }
 
 }  // namespace
@@ -187,22 +115,32 @@ std::vector<implementation> load_implementations(const load_options& opts,
     if (!(in >> first)) continue;
     std::string where = opts.conf_path + ":" + std::to_string(n);
     if (first == "@cpython") {
-      // "@cpython MIN_MINOR PLATFORMS": one fifo and one connection column per interpreter.
+      // "@cpython MIN_MINOR PLATFORMS [KINDS]": a column per interpreter and kind (default
+      // "fifo,connection"). On a Windows host the names say so: cpython-connection-windows-3.X
+      // (PipeListener/PipeClient over named pipes, not the POSIX columns' AF_UNIX sockets, so
+      // they have expectations of their own).
       int min_minor = 8;
       std::string plats = "posix";
+      std::string kinds = "fifo,connection";
       in >> min_minor >> plats;
+      in >> kinds;
       if (!opts.discover_cpython) continue;
       if (!platform_matches(plats, host)) continue;
-      for (const auto& [minor, python] : find_cpythons(min_minor)) {
-        for (const char* kind : {"fifo", "connection"}) {
+      std::string suffix = host == "windows" ? "-windows" : "";
+      for (const auto& [minor, python] : platform::find_cpythons(min_minor)) {
+        std::istringstream kind_list(kinds);
+        for (std::string kind; std::getline(kind_list, kind, ',');) {
+          if (kind != "fifo" && kind != "connection")
+            throw std::runtime_error(where + ": unknown @cpython kind " + kind);
           std::string script = opts.source_dir + "/harness/agents/cpython_" + kind + ".py";
-          if (access(script.c_str(), R_OK) != 0) {
-            notes.push_back("skipped cpython-" + std::string(kind) + ": " + script + " missing");
+          std::error_code ec;
+          if (!std::filesystem::exists(script, ec)) {
+            notes.push_back("skipped cpython-" + kind + ": " + script + " missing");
             continue;
           }
           implementation impl;
-          impl.name = "cpython-" + std::string(kind) + "-3." + std::to_string(minor);
-          impl.command = python + " " + script;
+          impl.name = "cpython-" + kind + suffix + "-3." + std::to_string(minor);
+          impl.command = python + " " + platform::quote(script);
           impl.platforms = plats;
           impl.origin = "auto (" + python + ")";
           add(std::move(impl));

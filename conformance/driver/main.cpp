@@ -1,51 +1,47 @@
-// main.cpp: npipe-conformance. Loads the implementations and requirements, plans the runs,
-// registers one GoogleTest test per run, runs them, then writes the reports.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/file.h>
-#include <sys/utsname.h>
-#include <unistd.h>
-
+// main.cpp: npipe-conformance. Loads the requirements, scenarios and implementations, starts the
+// columns that can run, plans the runs, registers one GoogleTest test per run, runs them, then
+// writes the reports. Each step is one function below; run_main only strings them together.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "expectations.hpp"
 #include "options.hpp"
 #include "plan.hpp"
+#include "platform.hpp"
 #include "prefetch.hpp"
 #include "report.hpp"
 #include "requirements.hpp"
 #include "runner.hpp"
+#include "wine.hpp"
 
 namespace npipe::conformance {
 namespace {
 
 constexpr const char* kDriverVersion = "1.0.0 (protocol 1)";
 
-std::vector<result> g_results;
-const expectations* g_expectations = nullptr;
-run_options g_run;
+// Where the GoogleTest tests put their results, with the expectations they are scored by.
+struct result_sink {
+  const expectations* exp = nullptr;
+  std::vector<result> results;
+};
 
 // The GoogleTest face of one planned run. Its result may already have been computed by a
 // prefetch worker (--jobs); otherwise the test runs it now.
 class scenario_test : public ::testing::Test {
  public:
-  scenario_test(prefetcher* pool, std::size_t index) : pool_(pool), index_(index) {}
+  scenario_test(prefetcher* pool, std::size_t index, result_sink* sink)
+      : pool_(pool), index_(index), sink_(sink) {}
   void TestBody() override {
     result r = pool_->get(index_);
-    g_expectations->apply(r);
-    g_results.push_back(r);
+    sink_->exp->apply(r);
+    sink_->results.push_back(r);
     std::string reqs;
     for (const auto& q : r.requirements)
       reqs += (reqs.empty() ? "" : " ") + q;
@@ -59,6 +55,7 @@ class scenario_test : public ::testing::Test {
  private:
   prefetcher* pool_;
   std::size_t index_;
+  result_sink* sink_;
 };
 
 std::string gtest_name(const std::string& s) {
@@ -68,37 +65,103 @@ std::string gtest_name(const std::string& s) {
   return o;
 }
 
-void stop_wine();
-
-// ^C, SIGTERM, SIGHUP: taken by a thread of their own (blocked everywhere else, and reset for
-// agents by posix_spawn), so the clean-up runs in normal context: every agent group killed, the
-// private directories removed, then exit 128 + signal.
-void handle_signals(std::string tmp_root) {
-  static sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread([tmp_root] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    kill_all_agent_groups();
-    stop_wine();
-    std::error_code ec;
-    std::filesystem::remove_all(tmp_root, ec);
-    std::cerr << "npipe-conformance: stopped by signal " << sig << "\n";
-    _exit(128 + sig);
-  }).detach();
+std::string now_utc() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
 }
 
-// Starts each implementation's agent once: hello tells its profiles, platform and version.
-bool start_wine(const implementation& impl, std::string& why);
+std::string compiler() {
+#if defined(_MSC_VER)
+  return "MSVC " + std::to_string(_MSC_FULL_VER);
+#elif defined(__clang__)
+  return "Clang " __clang_version__;
+#elif defined(__GNUC__)
+  return "GCC " __VERSION__;
+#else
+  return "unknown";
+#endif
+}
 
-void probe(implementation& impl, const std::string& log_dir) {
+// The scenarios of this run (--filter), with their citations checked against the catalogue so
+// the report never shows a phantom ID. False (after saying why) when one is malformed.
+bool select_scenarios(const options& opt, const std::vector<requirement>& catalogue,
+                      std::vector<scenario_def>& out) {
+  std::set<std::string> known;
+  for (const auto& q : catalogue)
+    known.insert(q.id);
+  bool good = true;
+  for (const auto& d : scenario_registry()) {
+    for (const auto& id : d.requirements)
+      if (!known.empty() && !known.count(id)) {
+        std::cerr << "npipe-conformance: " << d.name << " cites unknown requirement " << id << "\n";
+        good = false;
+      }
+    const std::string& np = d.needs.platforms;
+    if (np != "all" && np != "posix" && np != "linux" && np != "darwin" && np != "windows") {
+      std::cerr << "npipe-conformance: " << d.name << " needs unknown platform " << np << "\n";
+      good = false;
+    }
+    bool keep = opt.filters.empty();
+    for (const auto& f : opt.filters)
+      keep = keep || glob_match(f, d.name);
+    if (keep) out.push_back(d);
+  }
+  return good;
+}
+
+// --list: the scenarios and the requirements they check.
+void list_scenarios(const std::vector<scenario_def>& scenarios) {
+  for (const auto& d : scenarios) {
+    std::cout << d.name << "  [";
+    for (std::size_t i = 0; i < d.requirements.size(); ++i)
+      std::cout << (i ? " " : "") << d.requirements[i];
+    std::cout << "]  " << d.profile << "  roles:";
+    for (const auto& r : d.roles)
+      std::cout << " " << r;
+    std::cout << "  " << d.title;
+    if (d.needs.platforms != "all")
+      std::cout << "  [needs " << d.needs.platforms << ": " << d.needs.why << "]";
+    std::cout << "\n";
+  }
+}
+
+// The report directory (its logs/ emptied) and the run's private directory for scenario
+// directories, with the ^C clean-up that removes it. False (after saying why) on failure.
+bool prepare_directories(const options& opt, run_options& run) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(opt.report_dir, ec);
+  fs::remove_all(opt.report_dir + "/logs", ec);
+  fs::create_directories(opt.report_dir + "/logs", ec);
+  if (ec) {
+    std::cerr << "npipe-conformance: cannot make " << opt.report_dir << "/logs: " << ec.message()
+              << "\n";
+    return false;
+  }
+  run.log_root = fs::absolute(opt.report_dir + "/logs").string();
+  run.tmp_root = platform::make_run_dir();
+  if (run.tmp_root.empty()) {
+    std::cerr << "npipe-conformance: cannot make a private temporary directory\n";
+    return false;
+  }
+  // ^C, SIGTERM, SIGHUP: every agent group killed, the Wine servers stopped, the private
+  // directories removed, then exit.
+  platform::on_interrupt([tmp = run.tmp_root] {
+    kill_all_agent_groups();
+    wine::stop_all();
+    platform::remove_tree(tmp);
+  });
+  return true;
+}
+
+// Starts the implementation's agent once (after its Wine server, if any): hello tells its
+// profiles, platform and version; it must then exit cleanly at EOF on stdin.
+void probe(implementation& impl, const run_options& run) {
   if (!impl.wineprefix.empty()) {
     std::string why;
-    if (!start_wine(impl, why)) {
+    if (!wine::start(impl, why)) {
       impl.probe_error = why;
       impl.probed = true;
       return;
@@ -107,12 +170,12 @@ void probe(implementation& impl, const std::string& log_dir) {
   agent::options o;
   o.role = "probe";
   o.impl = &impl;
-  o.log_path = log_dir + "/probe-" + gtest_name(impl.name) + ".log";
-  o.step_timeout = g_run.step_timeout * impl.slow;
+  o.log_path = run.log_root + "/probe-" + gtest_name(impl.name) + ".log";
+  o.step_timeout = run.step_timeout * impl.slow;
   try {
     agent a(o);
     impl.hello = a.hello();
-    auto e = a.finish(g_run.step_timeout * impl.slow);
+    auto e = a.finish(run.step_timeout * impl.slow);
     if (!e) {
       a.kill();
       impl.probe_error = "did not exit at EOF on stdin";
@@ -125,220 +188,35 @@ void probe(implementation& impl, const std::string& log_dir) {
   impl.probed = true;
 }
 
-std::string os_name() {
-  std::ifstream f("/etc/os-release");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("PRETTY_NAME=", 0) == 0) {
-      std::string v = line.substr(12);
-      if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
-      return v;
-    }
-  utsname u{};
-  uname(&u);
-  return u.sysname;
-}
+struct columns {
+  std::vector<const implementation*> under_test;
+  std::vector<const implementation*> partners;  // the reference of each agent family needed
+};
 
-// One wineserver per Wine prefix for the whole run (`wineserver -p`: persistent, so every agent
-// under Wine attaches to it instead of starting one inside its own process group), warmed up by
-// one throw-away agent (the prefix's first processes take seconds), and stopped at the end. A
-// server already up for the prefix (scripts/test-windows keeps one) is used and left running.
-std::vector<std::string> g_wine_started;  // prefixes whose server this run started
-std::mutex g_wine_mu;
-
-std::string sh_quote(const std::string& s) {
-  std::string o = "'";
-  for (char c : s)
-    o += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return o + "'";
-}
-
-std::string wineserver_bin() {
-  for (const char* c :
-       {"/usr/bin/wineserver", "/usr/lib/wine/wineserver64", "/usr/lib/wine/wineserver"})
-    if (access(c, X_OK) == 0) return c;
-  return "wineserver";
-}
-
-bool start_wine(const implementation& impl, std::string& why) {
-  {
-    std::lock_guard<std::mutex> lock(g_wine_mu);
-    if (std::find(g_wine_started.begin(), g_wine_started.end(), impl.wineprefix) !=
-        g_wine_started.end())
-      return true;
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(impl.wineprefix, ec);
-  // One conformance run per prefix at a time (two CTest trees, say): the first one's
-  // `wineserver -k` at its end would kill the other's agents. Held until this process exits.
-  std::string lock_path = impl.wineprefix + "/.npipe-conformance.lock";
-  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd >= 0 && ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    std::cerr << "npipe-conformance: " << impl.name << ": waiting for another conformance run "
-              << "using " << impl.wineprefix << "\n";
-    ::flock(lock_fd, LOCK_EX);
-  }
-  std::string env = "WINEPREFIX=" + sh_quote(impl.wineprefix) + " WINEDEBUG=-all ";
-  auto t0 = std::chrono::steady_clock::now();
-  int rc = std::system((env + sh_quote(wineserver_bin()) + " -p >/dev/null 2>&1").c_str());
-  if (rc == 0) {
-    std::lock_guard<std::mutex> lock(g_wine_mu);
-    g_wine_started.push_back(impl.wineprefix);
-  } else {
-    std::cerr << "npipe-conformance: " << impl.name << ": wineserver -p failed (one already up for "
-              << impl.wineprefix << "?); using it and leaving it running\n";
-  }
-  // Warm-up: one agent that exits at once (EOF on stdin), outside any scenario's process group.
-  rc = std::system((env + "timeout 120 /bin/sh -c " + sh_quote("exec " + impl.command) +
-                    " </dev/null >/dev/null 2>&1")
-                       .c_str());
-  long ms = static_cast<long>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-          .count());
-  std::cerr << "npipe-conformance: " << impl.name << ": wineserver up for " << impl.wineprefix
-            << " (warm-up " << ms << " ms)\n";
-  if (rc != 0) {
-    why = "the warm-up agent under Wine exited with status " + std::to_string(rc);
-    return false;
-  }
-  return true;
-}
-
-// async-signal-tolerant enough for the signal thread: fork/exec of wineserver -k.
-void stop_wine() {
-  std::lock_guard<std::mutex> lock(g_wine_mu);
-  for (const auto& prefix : g_wine_started)
-    std::system(("WINEPREFIX=" + sh_quote(prefix) + " " + sh_quote(wineserver_bin()) +
-                 " -k >/dev/null 2>&1")
-                    .c_str());
-  g_wine_started.clear();
-}
-
-std::string now_utc() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-int run_main(int argc, char** argv) {
-  auto wall_start = std::chrono::steady_clock::now();
-  std::string command_line;
-  for (int i = 0; i < argc; ++i)
-    command_line += (i ? " " : "") + std::string(argv[i]);
-  ::testing::InitGoogleTest(&argc, argv);
-  options opt = parse_options(argc, argv);
-  g_run = opt.run;
-  signal(SIGPIPE, SIG_IGN);
-
-  report rep;
-  rep.info.command_line = command_line;
-  rep.requirements = load_requirements(opt.source_dir, opt.python, rep.info.requirements_source);
-  std::set<std::string> known;
-  for (const auto& q : rep.requirements) {
-    known.insert(q.id);
-    g_run.req_platforms[q.id] = q.platforms.empty() ? "all" : q.platforms;
-  }
-
-  // Scenarios: citations checked against the catalogue, so the report never shows a phantom ID.
-  std::vector<scenario_def> scenarios;
-  bool bad = false;
-  for (const auto& d : scenario_registry()) {
-    for (const auto& id : d.requirements)
-      if (!known.empty() && !known.count(id)) {
-        std::cerr << "npipe-conformance: " << d.name << " cites unknown requirement " << id << "\n";
-        bad = true;
-      }
-    const std::string& np = d.needs.platforms;
-    if (np != "all" && np != "posix" && np != "linux" && np != "darwin" && np != "windows") {
-      std::cerr << "npipe-conformance: " << d.name << " needs unknown platform " << np << "\n";
-      bad = true;
-    }
-    bool keep = opt.filters.empty();
-    for (const auto& f : opt.filters)
-      keep = keep || glob_match(f, d.name);
-    if (keep) scenarios.push_back(d);
-  }
-  if (bad) return 2;
-  if (opt.list) {
-    for (const auto& d : scenarios) {
-      std::cout << d.name << "  [";
-      for (std::size_t i = 0; i < d.requirements.size(); ++i)
-        std::cout << (i ? " " : "") << d.requirements[i];
-      std::cout << "]  " << d.profile << "  roles:";
-      for (const auto& r : d.roles)
-        std::cout << " " << r;
-      std::cout << "  " << d.title;
-      if (d.needs.platforms != "all")
-        std::cout << "  [needs " << d.needs.platforms << ": " << d.needs.why << "]";
-      std::cout << "\n";
-    }
-    return 0;
-  }
-
-  load_options lo;
-  lo.conf_path = opt.conf;
-  lo.source_dir = opt.source_dir;
-  lo.bin_dir = opt.bin_dir;
-  lo.extra = opt.impls;
-  lo.discover_cpython = opt.cpython;
-  std::vector<implementation> impls;
-  try {
-    impls = load_implementations(lo, rep.info.notes);
-  } catch (const std::exception& e) {
-    std::cerr << "npipe-conformance: " << e.what() << "\n";
-    return 2;
-  }
-
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(opt.report_dir, ec);
-  fs::remove_all(opt.report_dir + "/logs", ec);
-  fs::create_directories(opt.report_dir + "/logs", ec);
-  if (ec) {
-    std::cerr << "npipe-conformance: cannot make " << opt.report_dir << "/logs: " << ec.message()
-              << "\n";
-    return 2;
-  }
-  g_run.log_root = fs::absolute(opt.report_dir + "/logs").string();
-  // Short, private names: AF_UNIX paths must fit in sun_path (108 bytes on Linux).
-  const char* tmpdir = std::getenv("TMPDIR");
-  std::string tmpl =
-      std::string(tmpdir && std::strlen(tmpdir) < 40 ? tmpdir : "/tmp") + "/npc-XXXXXX";
-  if (!mkdtemp(tmpl.data())) {
-    std::cerr << "npipe-conformance: mkdtemp failed\n";
-    return 2;
-  }
-  g_run.tmp_root = tmpl;
-  handle_signals(tmpl);
-
-  // Which implementations are under test, and which ones partner them: the reference of each
-  // agent family (Windows agents meet Windows agents only, see plan.hpp).
+// Which implementations are under test (--only), and which ones partner them: the reference of
+// each agent family (Windows agents meet Windows agents only, see plan.hpp). Each is probed; an
+// entry whose needs= are missing is announced NOT RUN, loudly, and listed in the report (it
+// fails the run). False (after saying why) on a bad --only or --reference.
+bool pick_columns(const options& opt, const run_options& run, std::vector<implementation>& impls,
+                  report& rep, columns& out) {
   std::vector<implementation*> references;
   for (auto& i : impls)
     if (opt.reference.empty() ? i.reference : i.name == opt.reference) references.push_back(&i);
   if (!opt.reference.empty() && references.empty()) {
     std::cerr << "npipe-conformance: --reference " << opt.reference << " is not configured\n";
-    return 2;
+    return false;
   }
   // The last reference of a family configured wins, as before (first in the list = preferred).
   std::reverse(references.begin(), references.end());
-  std::vector<implementation*> chosen;
-  for (auto& i : impls) {
-    bool pick = opt.only.empty();
-    for (const auto& n : opt.only)
-      pick = pick || glob_match(n, i.name);
-    if (pick) chosen.push_back(&i);
-  }
   for (const auto& n : opt.only) {
     bool found = false;
     for (const auto& i : impls)
       found = found || glob_match(n, i.name);
     if (!found) {
       std::cerr << "npipe-conformance: --only " << n << " matches no implementation\n";
-      return 2;
+      return false;
     }
   }
-  // Optional entries whose prerequisites are missing: never silently absent.
   auto announce_not_run = [&](implementation& i) {
     if (i.probed) return;
     i.probed = true;
@@ -348,68 +226,67 @@ int run_main(int argc, char** argv) {
               << "==================================================================\n";
     rep.info.notes.push_back(i.name + ": NOT RUN (" + i.not_run + ")");
   };
-  std::vector<const implementation*> under_test;
-  for (auto* i : chosen) {
-    if (!i->not_run.empty()) {
-      announce_not_run(*i);
+  for (auto& i : impls) {
+    bool pick = opt.only.empty();
+    for (const auto& n : opt.only)
+      pick = pick || glob_match(n, i.name);
+    if (!pick) continue;
+    if (!i.not_run.empty()) {
+      announce_not_run(i);
       continue;
     }
-    probe(*i, g_run.log_root);
-    under_test.push_back(i);
+    probe(i, run);
+    out.under_test.push_back(&i);
   }
-  std::vector<const implementation*> partners;
   for (auto* r : references) {
     bool needed = false;
-    for (auto* x : under_test)
+    for (auto* x : out.under_test)
       needed = needed || same_family(x, r);
     if (!needed) continue;
     if (!r->not_run.empty()) {
       announce_not_run(*r);
       continue;
     }
-    if (!r->probed) probe(*r, g_run.log_root);
-    partners.push_back(r);
+    if (!r->probed) probe(*r, run);
+    out.partners.push_back(r);
   }
   for (const auto& i : impls)
     if (i.probed) rep.implementations.push_back(i);
   for (const auto& i : rep.implementations)
     if (!i.probe_error.empty() && i.not_run.empty())
       std::cerr << "npipe-conformance: " << i.name << " did not start: " << i.probe_error << "\n";
+  return true;
+}
 
-  std::vector<std::string> names;
-  for (const auto& i : impls)
-    names.push_back(i.name);
-  expectations exp;
-  try {
-    exp.load(opt.expectations_dir, names);
-  } catch (const std::exception& e) {
-    std::cerr << "npipe-conformance: " << e.what() << "\n";
-    return 2;
-  }
-  g_expectations = &exp;
-
-  auto plan = make_plan(scenarios, under_test, partners, opt.matrix);
+// Every planned run as a GoogleTest test, run (--jobs at a time, prefetched); the results, scored
+// by the expectations, land in `sink`. Returns GoogleTest's status.
+int run_plan(const std::vector<planned_run>& plan, const options& opt, const run_options& run,
+             result_sink& sink) {
   // Prefetching runs scenarios GoogleTest may filter out; with --gtest_filter run them in order.
   int jobs = opt.jobs;
   if (::testing::GTEST_FLAG(filter) != "*" || ::testing::GTEST_FLAG(repeat) != 1) jobs = 1;
-  prefetcher pool(plan, g_run, jobs);
+  prefetcher pool(plan, run, jobs);
   for (std::size_t k = 0; k < plan.size(); ++k) {
-    const auto& run = plan[k];
+    const auto& p = plan[k];
     std::string label;
-    for (const auto& role : run.def->roles)
-      label += (label.empty() ? "" : "__") + role + "_" + run.roles.at(role)->name;
+    for (const auto& role : p.def->roles)
+      label += (label.empty() ? "" : "__") + role + "_" + p.roles.at(role)->name;
     ::testing::RegisterTest(
-        run.def->group.c_str(), gtest_name(run.def->short_name + "/" + label).c_str(), nullptr,
-        nullptr, __FILE__, __LINE__,
-        [&pool, k]() -> ::testing::Test* { return new scenario_test(&pool, k); });
+        p.def->group.c_str(), gtest_name(p.def->short_name + "/" + label).c_str(), nullptr, nullptr,
+        __FILE__, __LINE__,
+        [&pool, k, &sink]() -> ::testing::Test* { return new scenario_test(&pool, k, &sink); });
   }
   pool.start();
-  int gtest_status = RUN_ALL_TESTS();
+  int status = RUN_ALL_TESTS();
   pool.stop();
-  stop_wine();
-  fs::remove_all(g_run.tmp_root, ec);
+  return status;
+}
 
-  rep.results = g_results;
+// Notes for expectation lines that matched no run (stale?), unless the run was partial or the
+// line belongs to an implementation that did not run.
+void note_unused_expectations(const options& opt, const expectations& exp,
+                              const std::vector<implementation>& impls, report& rep) {
+  if (!opt.filters.empty() || !opt.only.empty()) return;
   auto of_not_run = [&](const expectation* e) {
     for (const auto& i : impls)
       if (!i.not_run.empty() && e->where.find("/" + i.name + ".txt:") != std::string::npos)
@@ -417,14 +294,17 @@ int run_main(int argc, char** argv) {
     return false;
   };
   for (const auto* e : exp.unused())
-    if (opt.filters.empty() && opt.only.empty() && !of_not_run(e))
+    if (!of_not_run(e))
       rep.info.notes.push_back("expectation matched no run (stale?): " + e->where + " " +
                                e->pattern);
-  utsname u{};
-  uname(&u);
-  rep.info.os = os_name();
-  rep.info.kernel = std::string(u.sysname) + " " + u.release + " " + u.machine;
-  rep.info.compiler = __VERSION__;
+}
+
+// report.json, junit.xml, report.html, and the summary on stdout.
+void write_reports(const options& opt, report& rep,
+                   std::chrono::steady_clock::time_point wall_start) {
+  rep.info.os = platform::os_name();
+  rep.info.kernel = platform::kernel();
+  rep.info.compiler = compiler();
   rep.info.time = now_utc();
   rep.info.driver_version = kDriverVersion;
   rep.info.duration_ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -436,9 +316,13 @@ int run_main(int argc, char** argv) {
   print_summary(rep, std::cout);
   std::cout << "reports:\n  " << opt.report_dir << "/report.json\n  " << opt.report_dir
             << "/junit.xml\n  " << opt.report_dir << "/report.html\n";
-  // A configured implementation that did not run (NOT RUN: its needs= are missing) or did not
-  // start fails the run: a column never passes silently. The last line says which and why.
-  bool unexpected = false;
+}
+
+// 1 when any result is unexpected, or a configured implementation did not run (NOT RUN: its
+// needs= are missing) or did not start: a column never passes silently. The last lines say
+// which and why.
+int exit_status(const report& rep, int gtest_status) {
+  bool unexpected = gtest_status != 0;
   for (const auto& r : rep.results)
     unexpected = unexpected || r.unexpected();
   for (const auto& i : rep.implementations)
@@ -446,7 +330,66 @@ int run_main(int argc, char** argv) {
   for (const auto& i : rep.implementations)
     if (!i.not_run.empty())
       std::cerr << "\nCOLUMN NOT RUN: " << i.name << " (" << i.not_run << "): FAILED\n";
-  return unexpected || gtest_status != 0 ? 1 : 0;
+  return unexpected ? 1 : 0;
+}
+
+int run_main(int argc, char** argv) {
+  auto wall_start = std::chrono::steady_clock::now();
+  platform::init();
+  std::string command_line;
+  for (int i = 0; i < argc; ++i)
+    command_line += (i ? " " : "") + std::string(argv[i]);
+  ::testing::InitGoogleTest(&argc, argv);
+  options opt = parse_options(argc, argv);
+  run_options run = opt.run;
+
+  report rep;
+  rep.info.command_line = command_line;
+  rep.requirements = load_requirements(opt.source_dir, opt.python, rep.info.requirements_source);
+  for (const auto& q : rep.requirements)
+    run.req_platforms[q.id] = q.platforms.empty() ? "all" : q.platforms;
+
+  std::vector<scenario_def> scenarios;
+  if (!select_scenarios(opt, rep.requirements, scenarios)) return 2;
+  if (opt.list) {
+    list_scenarios(scenarios);
+    return 0;
+  }
+
+  load_options lo;
+  lo.conf_path = opt.conf;
+  lo.source_dir = opt.source_dir;
+  lo.bin_dir = opt.bin_dir;
+  lo.extra = opt.impls;
+  lo.discover_cpython = opt.cpython;
+  std::vector<implementation> impls;
+  std::vector<std::string> names;
+  expectations exp;
+  try {
+    impls = load_implementations(lo, rep.info.notes);
+    for (const auto& i : impls)
+      names.push_back(i.name);
+    exp.load(opt.expectations_dir, names);
+  } catch (const std::exception& e) {
+    std::cerr << "npipe-conformance: " << e.what() << "\n";
+    return 2;
+  }
+
+  if (!prepare_directories(opt, run)) return 2;
+  columns cols;
+  if (!pick_columns(opt, run, impls, rep, cols)) return 2;
+
+  result_sink sink;
+  sink.exp = &exp;
+  int gtest_status =
+      run_plan(make_plan(scenarios, cols.under_test, cols.partners, opt.matrix), opt, run, sink);
+  wine::stop_all();
+  platform::remove_tree(run.tmp_root);
+
+  rep.results = std::move(sink.results);
+  note_unused_expectations(opt, exp, impls, rep);
+  write_reports(opt, rep, wall_start);
+  return exit_status(rep, gtest_status);
 }
 
 }  // namespace

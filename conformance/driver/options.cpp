@@ -1,12 +1,12 @@
 // options.cpp: command-line parsing (see options.hpp).
 #include "options.hpp"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+
+#include "platform.hpp"
 
 #ifndef NPIPE_SOURCE_DIR
 #define NPIPE_SOURCE_DIR "."
@@ -54,18 +54,13 @@ std::chrono::milliseconds ms(const std::string& v, const std::string& flag) {
   return std::chrono::milliseconds(n);
 }
 
-std::string self_dir() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : p.parent_path().string();
-}
-
 }  // namespace
 
 options parse_options(int argc, char** argv) {
   options o;
   o.source_dir = NPIPE_SOURCE_DIR;
-  o.bin_dir = self_dir();
+  o.bin_dir = platform::self_dir();
+  o.python = platform::default_python();
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     std::string v;

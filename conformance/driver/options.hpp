@@ -14,11 +14,11 @@ struct options {
   std::string conf;        // implementations.conf
   std::string expectations_dir;
   std::string report_dir = "build/conformance";
-  std::string python = "/usr/bin/python3";  // runs spec/tools/requirements.py
-  std::vector<std::string> impls;           // --impl name=command
-  std::vector<std::string> only;            // --only: the implementations under test
-  std::string reference;                    // --reference: the partner of two-role scenarios
-  std::vector<std::string> filters;         // --filter GLOB on scenario names
+  std::string python;                // runs spec/tools/requirements.py
+  std::vector<std::string> impls;    // --impl name=command
+  std::vector<std::string> only;     // --only: the implementations under test
+  std::string reference;             // --reference: the partner of two-role scenarios
+  std::vector<std::string> filters;  // --filter GLOB on scenario names
   bool matrix = false;
   bool cpython = true;
   bool list = false;

@@ -28,6 +28,8 @@ struct report {
 void write_json(const report& r, const std::string& path);
 void write_junit(const report& r, const std::string& path);
 void write_html(const report& r, const std::string& path);
+// The first screen of report.html: implementations x requirement families, conformance levels.
+std::string landing_html(const report& r);
 // The compact table: one line per implementation, then the unexpected results.
 void print_summary(const report& r, std::ostream& out);
 

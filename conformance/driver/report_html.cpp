@@ -11,32 +11,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "markup.hpp"
 #include "report.hpp"
 
 namespace npipe::conformance {
 namespace {
 
 std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        o += "&amp;";
-        break;
-      case '<':
-        o += "&lt;";
-        break;
-      case '>':
-        o += "&gt;";
-        break;
-      case '"':
-        o += "&quot;";
-        break;
-      default:
-        o += c;
-    }
-  }
-  return o;
+  return markup_escape(s);
 }
 
 // "cpython-fifo-3.8" < "cpython-fifo-3.10": digit runs compare as numbers.
@@ -139,7 +121,7 @@ function closePanel(){document.getElementById('panel').className='';}
 function esc(s){return String(s).replace(/[&<>"]/g,function(c){return{'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c];});}
 document.addEventListener('keydown',function(e){if(e.key==='Escape')closePanel();});
 document.getElementById('hide').addEventListener('change',function(e){
-document.querySelector('table.m').classList.toggle('hide',e.target.checked);});
+document.getElementById('matrix').classList.toggle('hide',e.target.checked);});
 if(location.hash.indexOf('#cell=')===0)show(decodeURIComponent(location.hash.slice(6)));
 document.querySelectorAll('td.c[data-k]').forEach(function(td){td.addEventListener('click',function(){show(td.dataset.k);});});
 )JS";
@@ -228,7 +210,8 @@ void write_html(const report& r, const std::string& path) {
     << "<span style=\"background:var(--nab)\">n/a</span> empty: no run. Click a cell."
     << " <label><input type=\"checkbox\" id=\"hide\"> hide requirements without runs</label></div>";
 
-  o << "<div class=\"wrap\"><table class=\"m\"><thead><tr><th class=\"req "
+  o << landing_html(r);
+  o << "<div class=\"wrap\"><table class=\"m\" id=\"matrix\"><thead><tr><th class=\"req "
        "corner\">Requirement</th>";
   for (const auto& c : cols)
     o << "<th class=\"impl\" title=\"" << esc(c) << "\">" << esc(c) << "</th>";

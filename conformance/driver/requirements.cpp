@@ -1,16 +1,14 @@
 // requirements.cpp: loading the requirement catalogue (see requirements.hpp).
 #include "requirements.hpp"
 
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "platform.hpp"
 
 namespace npipe::conformance {
 namespace {
@@ -24,28 +22,23 @@ std::string join(const nlohmann::json& a) {
 }
 
 std::vector<requirement> from_tool(const std::string& source_dir, const std::string& python) {
+  namespace fs = std::filesystem;
   std::string tool = source_dir + "/spec/tools/requirements.py";
-  if (access(tool.c_str(), R_OK) != 0) return {};
-  char tmpl[] = "/tmp/npipe-req-XXXXXX";
-  int fd = mkstemp(tmpl);
-  if (fd < 0) return {};
-  ::close(fd);
-  std::string cmd = python + " '" + tool + "' --json '" + tmpl + "' >/dev/null 2>&1";
+  std::error_code ec;
+  if (!fs::exists(tool, ec)) return {};
+  // The registry on stdout ("--json -"); stderr is the tool's own business.
+  std::string cmd = python + " " + platform::quote(tool) + " --json -" + platform::null_stderr();
   std::vector<requirement> out;
-  if (std::system(cmd.c_str()) == 0) {
-    try {
-      std::ifstream f(tmpl);
-      auto j = nlohmann::json::parse(f);
-      for (const auto& r : j)
-        out.push_back({r.at("id").get<std::string>(), r.at("strength").get<std::string>(),
-                       join(r.value("profiles", nlohmann::json::array())),
-                       join(r.value("platforms", nlohmann::json::array())),
-                       r.value("title", std::string())});
-    } catch (const std::exception&) {
-      out.clear();
-    }
+  try {
+    auto j = nlohmann::json::parse(platform::capture(cmd));
+    for (const auto& r : j)
+      out.push_back({r.at("id").get<std::string>(), r.at("strength").get<std::string>(),
+                     join(r.value("profiles", nlohmann::json::array())),
+                     join(r.value("platforms", nlohmann::json::array())),
+                     r.value("title", std::string())});
+  } catch (const std::exception&) {
+    out.clear();  // no Python, an old one, or no tool: the fallback parse below
   }
-  std::remove(tmpl);
   return out;
 }
 

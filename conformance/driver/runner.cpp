@@ -1,12 +1,8 @@
 // runner.cpp: one scenario run (see runner.hpp).
 #include "runner.hpp"
 
-#include <dirent.h>
-#include <ftw.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +12,8 @@
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include "platform.hpp"
 
 namespace npipe::conformance {
 
@@ -59,16 +57,6 @@ std::string leftovers(const std::string& dir, const std::set<std::string>& drive
            it->path().filename().string();
   }
   return out;
-}
-
-int remove_one(const char* path, const struct stat*, int, struct FTW*) {
-  ::remove(path);
-  return 0;
-}
-
-// Removes the tree without following symlinks (FTW_PHYS), deepest first.
-void remove_tree(const std::string& dir) {
-  nftw(dir.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 std::string sanitize(std::string s) {
@@ -173,7 +161,7 @@ result run_scenario(const scenario_def& def,
   }
   so.log_dir = opts.log_root + "/" + sanitize(def.name + "." + res.roles_label());
   fs::create_directories(so.log_dir);
-  if (::mkdir(so.dir.c_str(), 0700) != 0) return finish("ERROR", "driver: cannot make " + so.dir);
+  if (!platform::make_private_dir(so.dir)) return finish("ERROR", "driver: cannot make " + so.dir);
 
   std::string status = "PASS";
   std::string message;
@@ -243,7 +231,7 @@ result run_scenario(const scenario_def& def,
       message += (message.empty() ? "" : "; ") + note;
     res.logs = s.log_paths();
   }  // the scene's destructor kills whatever is still alive
-  remove_tree(so.dir);
+  platform::remove_tree(so.dir);
   for (const auto& e : extra)
     if (std::find(res.requirements.begin(), res.requirements.end(), e) == res.requirements.end())
       res.requirements.push_back(e);

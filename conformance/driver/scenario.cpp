@@ -1,16 +1,13 @@
 // scenario.cpp: the scenario vocabulary (see scenario.hpp).
 #include "scenario.hpp"
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <sstream>
+#include <thread>
 
 #include "blocked.hpp"
 #include "expectations.hpp"
+#include "platform.hpp"
 
 namespace npipe::conformance {
 
@@ -135,7 +132,11 @@ call actor::start(json cmd) {
     if (cmd.contains(k) && cmd[k].is_string()) {
       std::string v = cmd[k].get<std::string>();
       auto slash = v.rfind('/');
-      what += std::string(" ") + k + "=" + (slash == std::string::npos ? v : v.substr(slash + 1));
+      std::string leaf = slash == std::string::npos ? v : v.substr(slash + 1);
+      // A name may carry a NUL byte (NAME-3): shown as \0, or the message would end there.
+      for (auto p = leaf.find('\0'); p != std::string::npos; p = leaf.find('\0', p + 2))
+        leaf.replace(p, 1, "\\0");
+      what += std::string(" ") + k + "=" + leaf;
     }
   a_->send(std::move(cmd));
   return call(*s_, *a_, what);
@@ -172,7 +173,7 @@ scene::~scene() {
   kill_everything();
   std::lock_guard<std::mutex> lock(mu_);
   for (int fd : fds_)
-    ::close(fd);
+    platform::close_socket(fd);
   fds_.clear();
 }
 
@@ -199,7 +200,7 @@ actor& scene::role(const std::string& role, int index, std::optional<unsigned> u
   auto a = std::make_unique<agent>(o);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    pgids_.push_back(a->proc().pid());
+    killers_.push_back(a->proc().killer());
   }
   auto& ref = *a;
   agents_[key] = std::move(a);
@@ -230,7 +231,7 @@ void scene::expect_pending(call& c, const std::string& what) {
     // Without /proc proof (a non-Linux agent, such as a Windows one under Wine, whose Linux
     // threads say nothing about the call): the grace period (spec/driver-protocol.md section 6).
     auto sample =
-        opts_.grace_only ? block_sample::unknown : sample_blocked(group, a.proc().stdin_fd());
+        opts_.grace_only ? block_sample::unknown : sample_blocked(group, a.proc().stdin_drained());
     switch (sample) {
       case block_sample::blocked:
         // Three looks in a row: one look can land between two system calls of a busy agent.
@@ -280,16 +281,16 @@ int scene::adopt_fd(int fd) {
 
 void scene::close_fd(int fd) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (fds_.erase(fd)) ::close(fd);
+  if (fds_.erase(fd)) platform::close_socket(fd);
 }
 
 void scene::kill_everything() noexcept {
   std::lock_guard<std::mutex> lock(mu_);
-  for (pid_t g : pgids_)
-    ::kill(-g, SIGKILL);
+  for (const auto& k : killers_)
+    k->kill();
   // Wakes the body if it waits on a driver-side socket.
   for (int fd : fds_)
-    ::shutdown(fd, SHUT_RDWR);
+    platform::shutdown_socket(fd);
 }
 
 void scene::finish_agents() {
@@ -325,7 +326,7 @@ void scene::finish_agents() {
     for (auto until = std::chrono::steady_clock::now() + opts_.step_timeout;
          !rest.empty() && std::chrono::steady_clock::now() < until;
          rest = a.proc().group_members())
-      ::poll(nullptr, 0, 10);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // between two looks
     if (!rest.empty()) {
       problems.push_back(a.label() + " left " + std::to_string(rest.size()) +
                          " process(es) behind in its group");

@@ -9,12 +9,10 @@
 //     open.ok();
 //   }
 //
-// Roles are played by agents of the implementations the runner assigns (see roles.hpp); `s`
+// Roles are played by agents of the implementations the runner assigns (see plan.hpp); `s`
 // spawns each agent on first use. Every check that fails throws, so a body reads as the list of
 // what must happen, in order.
 #pragma once
-
-#include <sys/types.h>
 
 #include <chrono>
 #include <functional>
@@ -220,8 +218,8 @@ class scene {
   std::vector<std::string> order_;
   std::set<std::string> driver_made_;
   std::vector<std::string> notes_;
-  std::mutex mu_;  // guards pgids_ and fds_ against the watchdog thread
-  std::vector<pid_t> pgids_;
+  std::mutex mu_;  // guards killers_ and fds_ against the watchdog thread
+  std::vector<std::shared_ptr<group_killer>> killers_;
   std::set<int> fds_;
 };
 

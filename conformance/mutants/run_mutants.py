@@ -297,6 +297,8 @@ def main():
     ap.add_argument("--build-jobs", type=int, default=int(os.environ.get("JOBS", "2")))
     ap.add_argument("--run-timeout", type=int, default=600)
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--check", action="store_true",
+                    help="only check that every mutant still applies to the sources (no build)")
     opts = ap.parse_args()
 
     try:
@@ -330,6 +332,19 @@ def main():
 
     work = Path(opts.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
+    if opts.check:
+        src = work / "src"
+        sync_snapshot(src)
+        bad = []
+        for m in mutants:
+            try:
+                revert(src, apply(m, src))
+            except MutantError as e:
+                bad.append(str(e))
+        for b in bad:
+            print(b)
+        print(f"mutants: {len(mutants) - len(bad)} of {len(mutants)} apply")
+        return 2 if bad else 0
     if not os.access(opts.driver, os.X_OK):
         print(f"mutants: no conformance driver at {opts.driver} (make build)", file=sys.stderr)
         return 2

@@ -143,6 +143,7 @@ NPIPE_SCENARIO(fifo_open, nonblocking_read_without_writer, "FIFO-OPEN-5", "fifo"
   json cmd = {{"op", "open"}, {"owner", owner}, {"dir", "r"}, {"timeout_ms", 0}};
   if (!s.owner().posix()) {
     s.owner().fails(cmd, "would_block");
+    s.note("PLATFORM-DEFINED FIFO-OPEN-5: outcome (b) seen: would_block");
     return;
   }
   std::string end = handle_of(s, s.owner().ok(cmd));
@@ -150,6 +151,7 @@ NPIPE_SCENARIO(fifo_open, nonblocking_read_without_writer, "FIFO-OPEN-5", "fifo"
   std::string w = handle_of(s, s.peer().ok({{"op", "open"}, {"name", f}, {"dir", "w"}}));
   s.peer().ok({{"op", "write"}, {"handle", w}, {"data", b64("x")}});
   s.expect(read_exactly(s, s.owner(), end, 1) == "x", "the byte written did not arrive");
+  s.note("PLATFORM-DEFINED FIFO-OPEN-5: outcome (a) seen: the open succeeded at once");
 }
 
 NPIPE_SCENARIO(fifo_open, missing_name_not_found, "FIFO-OPEN-6 ERR-1", "fifo", "agent",

@@ -1,10 +1,5 @@
 // fifo_paths.cpp: what is at the path: not a FIFO, a symlink, an existing name; permissions and
 // names (spec/npipe.md, "FIFO profile: create", "FIFO profile: open", "Names").
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <fstream>
 
@@ -28,17 +23,15 @@ std::string make_file(scene& s, const std::string& leaf, const std::string& cont
   return p;
 }
 
-std::string make_fifo(scene& s, const std::string& leaf) {
+std::string fifo_at(scene& s, const std::string& leaf) {
   std::string p = s.path(leaf);
-  if (::mkfifo(p.c_str(), 0600) != 0) s.fail("driver: mkfifo failed");
-  s.driver_made(p);
+  make_fifo(s, p);
   return p;
 }
 
-std::string make_symlink(scene& s, const std::string& leaf, const std::string& target) {
+std::string symlink_at(scene& s, const std::string& leaf, const std::string& target) {
   std::string p = s.path(leaf);
-  if (::symlink(target.c_str(), p.c_str()) != 0) s.fail("driver: symlink failed");
-  s.driver_made(p);
+  make_symlink(s, p, target);
   return p;
 }
 
@@ -74,20 +67,14 @@ NPIPE_SCENARIO(fifo_paths, regular_file_not_a_pipe, "FIFO-OPEN-7", "fifo", "agen
 NPIPE_SCENARIO(fifo_paths, directory_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent", kFilesAtThePath,
                "Opening a directory gives not_a_pipe") {
   std::string d = s.path("dir");
-  ::mkdir(d.c_str(), 0700);
-  s.driver_made(d);
+  make_directory(s, d);
   refuses(s, d, "a directory");
 }
 
 NPIPE_SCENARIO(fifo_paths, socket_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent", kFilesAtThePath,
                "Opening a socket file gives not_a_pipe") {
   std::string p = s.path("sock");
-  int fd = s.adopt_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::strncpy(a.sun_path, p.c_str(), sizeof a.sun_path - 1);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) s.fail("driver: bind failed");
-  s.driver_made(p);
+  make_socket_file(s, p, true);
   refuses(s, p, "a socket");
 }
 
@@ -99,13 +86,13 @@ NPIPE_SCENARIO(fifo_paths, device_not_a_pipe, "FIFO-OPEN-7", "fifo", "agent", kF
 NPIPE_SCENARIO(fifo_paths, symlink_to_fifo_not_followed, "FIFO-OPEN-8", "fifo", "agent",
                kFilesAtThePath,
                "A symbolic link to a FIFO is not followed: not_a_pipe, without blocking") {
-  std::string target = make_fifo(s, "real");
-  refuses(s, make_symlink(s, "link", target), "a symlink to a FIFO");
+  std::string target = fifo_at(s, "real");
+  refuses(s, symlink_at(s, "link", target), "a symlink to a FIFO");
 }
 
 NPIPE_SCENARIO(fifo_paths, dangling_symlink_not_followed, "FIFO-OPEN-8", "fifo", "agent",
                kFilesAtThePath, "A dangling symbolic link gives not_a_pipe") {
-  refuses(s, make_symlink(s, "link", s.path("nowhere")), "a dangling symlink");
+  refuses(s, symlink_at(s, "link", s.path("nowhere")), "a dangling symlink");
   s.expect(!lstat_of(s.path("nowhere")), "opening a dangling symlink created its target");
 }
 
@@ -114,18 +101,17 @@ NPIPE_SCENARIO(fifo_paths, create_over_existing_names, "FIFO-CREATE-3", "fifo", 
                "Creating a name that exists (FIFO, file, directory, dangling symlink) gives "
                "already_exists and leaves it untouched") {
   std::string file = make_file(s, "file", "keep");
-  std::string fifo = make_fifo(s, "fifo");
+  std::string fifo = fifo_at(s, "fifo");
   std::string dir = s.path("dir");
-  ::mkdir(dir.c_str(), 0700);
-  s.driver_made(dir);
-  std::string dangling = make_symlink(s, "dangling", s.path("nowhere"));
+  make_directory(s, dir);
+  std::string dangling = symlink_at(s, "dangling", s.path("nowhere"));
   for (const auto& p : {file, fifo, dir, dangling})
     s.agent1().fails({{"op", "create"}, {"name", p}, {"dir", "r"}}, "already_exists");
   s.expect(file_content(file) == "keep", "the existing file was changed");
   auto st = lstat_of(fifo);
-  s.expect(st && S_ISFIFO(st->st_mode), "the existing FIFO was replaced");
+  s.expect(st && st->kind == path_kind::fifo, "the existing FIFO was replaced");
   st = lstat_of(dangling);
-  s.expect(st && S_ISLNK(st->st_mode), "the dangling symlink was replaced");
+  s.expect(st && st->kind == path_kind::symlink, "the dangling symlink was replaced");
   s.expect(!lstat_of(s.path("nowhere")), "a FIFO was created through the dangling symlink");
 }
 
@@ -146,7 +132,7 @@ NPIPE_SCENARIO(fifo_paths, adopt_existing_fifo, "FIFO-CREATE-4", "fifo", "owner 
                kFilesAtThePath,
                "With adopt, an existing FIFO is taken over; anything else gives not_a_pipe") {
   std::string fifo = s.path("fifo");
-  if (::mkfifo(fifo.c_str(), 0600) != 0) s.fail("driver: mkfifo failed");
+  make_fifo(s, fifo);
   std::string owner = create(s, s.owner(), fifo, "r", {{"adopt", true}});
   call open = s.owner().start({{"op", "open"}, {"owner", owner}, {"dir", "r"}});
   std::string w = handle_of(s, s.peer().ok({{"op", "open"}, {"name", fifo}, {"dir", "w"}}));
@@ -156,7 +142,7 @@ NPIPE_SCENARIO(fifo_paths, adopt_existing_fifo, "FIFO-CREATE-4", "fifo", "owner 
   std::string file = make_file(s, "file", "keep");
   s.owner().fails({{"op", "create"}, {"name", file}, {"dir", "r"}, {"adopt", true}}, "not_a_pipe");
   s.expect(file_content(file) == "keep", "adopt changed a regular file");
-  std::string link = make_symlink(s, "link", fifo);
+  std::string link = symlink_at(s, "link", fifo);
   s.owner().fails({{"op", "create"}, {"name", link}, {"dir", "r"}, {"adopt", true}}, "not_a_pipe");
 }
 
@@ -166,10 +152,10 @@ NPIPE_SCENARIO(fifo_paths, default_mode_0600, "FIFO-CREATE-1", "fifo", "agent", 
   std::string f = s.path("f");
   create(s, s.agent1(), f, "r");
   auto st = lstat_of(f);
-  s.expect(st && S_ISFIFO(st->st_mode), "create made no FIFO");
+  s.expect(st && st->kind == path_kind::fifo, "create made no FIFO");
   char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(st->st_mode & 07777));
-  s.expect((st->st_mode & 07777) == 0600, std::string("mode is ") + buf + ", not 0600");
+  std::snprintf(buf, sizeof buf, "%04o", st->mode);
+  s.expect(st->mode == 0600, std::string("mode is ") + buf + ", not 0600");
 }
 
 NPIPE_SCENARIO(fifo_paths, requested_mode_despite_umask, "FIFO-CREATE-2", "fifo", "agent",
@@ -180,11 +166,10 @@ NPIPE_SCENARIO(fifo_paths, requested_mode_despite_umask, "FIFO-CREATE-2", "fifo"
     std::string f = s.path("f" + std::to_string(mode));
     std::string h = create(s, s.agent1(), f, "r", {{"mode", mode}});
     auto st = lstat_of(f);
-    s.expect(st && S_ISFIFO(st->st_mode), "create made no FIFO");
+    s.expect(st && st->kind == path_kind::fifo, "create made no FIFO");
     char buf[64];
-    std::snprintf(buf, sizeof buf, "asked %04o under umask 077, got %04o", mode,
-                  static_cast<unsigned>(st->st_mode & 07777));
-    s.expect((st->st_mode & 07777) == mode, buf);
+    std::snprintf(buf, sizeof buf, "asked %04o under umask 077, got %04o", mode, st->mode);
+    s.expect(st->mode == mode, buf);
     s.agent1().ok({{"op", "close"}, {"handle", h}});
   }
 }
@@ -213,7 +198,7 @@ NPIPE_SCENARIO(fifo_paths, portable_name_is_relative, "NAME-1 NAME-2", "fifo", "
   s.role("owner", 0, {}, s.dir());
   std::string owner = create(s, s.owner(), "jobs", "r");
   auto st = lstat_of(s.path("jobs"));
-  s.expect(st && S_ISFIFO(st->st_mode), "the portable name 'jobs' did not make ./jobs");
+  s.expect(st && st->kind == path_kind::fifo, "the portable name 'jobs' did not make ./jobs");
   call open = s.owner().start({{"op", "open"}, {"owner", owner}, {"dir", "r"}});
   // The peer, started elsewhere, reaches the same FIFO by its raw absolute path.
   std::string w =
@@ -233,21 +218,19 @@ NPIPE_SCENARIO(fifo_paths, adopt_refuses_a_foreign_fifo, "FIFO-SEC-6", "fifo", "
                "leaves it as it was") {
   using namespace support;
   // The agents run as the driver's user; only root can give a FIFO to somebody else.
-  if (::geteuid() != 0)
+  if (!driver_is_root())
     throw skipped("the driver is not root: it cannot make a FIFO owned by another user");
-  const uid_t nobody = 65534;
+  const unsigned nobody = 65534;
   std::string f = s.path("foreign");
-  if (::mkfifo(f.c_str(), 0600) != 0 || ::chmod(f.c_str(), 0666) != 0 ||
-      ::chown(f.c_str(), nobody, nobody) != 0)
-    s.fail("driver: cannot make a FIFO owned by uid 65534");
-  s.driver_made(f);
+  make_fifo(s, f);
+  give_to_user(s, f, nobody, 0666);
   auto before = lstat_of(f);
   s.agent1().fails({{"op", "create"}, {"name", f}, {"dir", "r"}, {"adopt", true}},
                    "permission_denied");
   auto after = lstat_of(f);
-  s.expect(after && S_ISFIFO(after->st_mode) && after->st_ino == before->st_ino,
+  s.expect(after && after->kind == path_kind::fifo && after->inode == before->inode,
            "the other user's FIFO was removed or replaced");
-  s.expect(after->st_uid == nobody && (after->st_mode & 07777) == 0666,
+  s.expect(after->uid == nobody && after->mode == 0666,
            "the other user's FIFO changed owner or mode");
   // Nothing happened: the agent holds no descriptor of it (a writer would now find a reader).
   s.agent1().fails({{"op", "open"}, {"name", f}, {"dir", "w"}, {"timeout_ms", 0}}, "would_block");
@@ -274,8 +257,8 @@ NPIPE_SCENARIO(fifo_paths, mode_beyond_permissions_exact_or_unsupported, "ERR-6 
   std::snprintf(buf, sizeof buf,
                 "asked 01600 under umask 077, got %04o: not honoured, yet not "
                 "refused as unsupported",
-                st ? static_cast<unsigned>(st->st_mode & 07777) : 0u);
-  s.expect(st && S_ISFIFO(st->st_mode) && (st->st_mode & 07777) == 01600, buf);
+                st ? st->mode : 0u);
+  s.expect(st && st->kind == path_kind::fifo && st->mode == 01600, buf);
 }
 
 }  // namespace npipe::conformance

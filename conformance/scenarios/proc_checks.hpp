@@ -7,13 +7,13 @@
 // Scenarios that rely on them declare needs::linux_proc(...).
 #pragma once
 
-#include <sys/types.h>
-
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "process.hpp"  // pid_t on every platform
 
 namespace npipe::conformance::proc {
 

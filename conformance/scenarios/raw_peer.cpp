@@ -41,13 +41,46 @@ bool wait(int fd, short events, clock_type::time_point end) {
   }
 }
 
+// A close-on-exec, non-blocking descriptor: Linux and the BSDs set both flags as they make it
+// (SOCK_CLOEXEC, SOCK_NONBLOCK, accept4); macOS has none of them and sets them right after (its
+// agents are spawned with POSIX_SPAWN_CLOEXEC_DEFAULT, so none inherits the socket meanwhile).
+#ifdef SOCK_CLOEXEC
+int stream_socket() {
+  return ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+}
+int accept_from(int listener) {
+  return ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+#else
+int cloexec_nonblocking(int fd) {
+  if (fd >= 0) {
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+  return fd;
+}
+int stream_socket() {
+  return cloexec_nonblocking(::socket(AF_UNIX, SOCK_STREAM, 0));
+}
+int accept_from(int listener) {
+  return cloexec_nonblocking(::accept(listener, nullptr, nullptr));
+}
+#endif
+// The driver ignores SIGPIPE process-wide (platform::init), so a send to a peer that left is
+// EPIPE either way; MSG_NOSIGNAL where it exists says so at the call too.
+#ifdef MSG_NOSIGNAL
+constexpr int kSendFlags = MSG_NOSIGNAL;
+#else
+constexpr int kSendFlags = 0;
+#endif
+
 }  // namespace
 
 int connect(scene& s, const std::string& path, milliseconds limit) {
   auto end = clock_type::now() + limit;
   sockaddr_un a = address(s, path);
   for (;;) {
-    int fd = s.adopt_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    int fd = s.adopt_fd(stream_socket());
     int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
     if (rc == 0) return fd;
     int e = errno;
@@ -69,7 +102,7 @@ int connect(scene& s, const std::string& path, milliseconds limit) {
 
 int listen(scene& s, const std::string& path) {
   sockaddr_un a = address(s, path);
-  int fd = s.adopt_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  int fd = s.adopt_fd(stream_socket());
   if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 16) != 0)
     s.fail(std::string("driver: cannot listen at ") + path + ": " + std::strerror(errno));
   s.driver_made(path);
@@ -96,7 +129,7 @@ int listen_full(scene& s, const std::string& path, int& queued) {
 int accept(scene& s, int listener, milliseconds limit) {
   auto end = clock_type::now() + limit;
   if (!wait(listener, POLLIN, end)) s.fail("driver: no client connected within the deadline");
-  int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  int fd = accept_from(listener);
   if (fd < 0) s.fail(std::string("driver: accept failed: ") + std::strerror(errno));
   return s.adopt_fd(fd);
 }
@@ -105,7 +138,7 @@ void send(scene& s, int fd, std::string_view bytes, milliseconds limit) {
   auto end = clock_type::now() + limit;
   std::size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, kSendFlags);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
     } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {

@@ -1,6 +1,9 @@
 // sigpipe.cpp: a write or send that meets no reader leaves the process's SIGPIPE disposition and
 // its threads' masks as they were (spec/npipe.md FIFO-PIPE-2, CHAN-EOF-3), read from /proc before
 // the agent's first operation and after the broken-pipe write.
+#include <mutex>
+#include <set>
+
 #include "chan_support.hpp"
 #include "proc_checks.hpp"
 
@@ -13,8 +16,23 @@ const scenario_needs kProcStatus =
     needs::linux_proc("SigIgn, SigCgt and SigBlk of the agent in /proc/PID/status");
 
 proc::sigpipe_state sigpipe_now(scene& s, actor& who) {
-  // Up to a step for the agent to go back to reading its stdin after its last reply.
-  auto st = proc::sigpipe_of(who.pid(), static_cast<int>(s.options().step_timeout.count()));
+  // Up to a step for the agent to go back to reading its stdin after its last reply. An
+  // event-driven agent (Node.js, asyncio) waits in epoll, never in a read of fd 0: once it was
+  // not seen there, later looks do not wait again (six waits of a step each would outlast the
+  // scenario's watchdog).
+  static std::mutex mu;
+  static std::set<std::pair<const scene*, pid_t>> never_reads_stdin;  // this run's agents
+  bool wait;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    wait = !never_reads_stdin.count({&s, who.pid()});
+  }
+  auto st =
+      proc::sigpipe_of(who.pid(), wait ? static_cast<int>(s.options().step_timeout.count()) : 0);
+  if (st && !st->command_thread_blocks) {
+    std::lock_guard<std::mutex> lock(mu);
+    never_reads_stdin.insert({&s, who.pid()});
+  }
   if (!st) s.fail("driver: cannot read /proc/" + std::to_string(who.pid()) + "/status");
   return *st;
 }

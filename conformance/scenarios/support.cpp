@@ -102,12 +102,6 @@ std::string read_exactly(scene& s, actor& reader, const std::string& handle, std
   return all;
 }
 
-std::optional<struct stat> lstat_of(const std::string& path) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
-  return st;
-}
-
 std::string file_content(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream ss;

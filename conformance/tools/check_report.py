@@ -11,15 +11,17 @@ profile (spec/npipe.md 3.2). Standard library only: CI runners (Linux, macOS, Wi
 --levels NAME            print NAME's level per profile it offers; with --github-output also
                          write level-<profile>=<level> and levels=<JSON object> lines there
 
-Levels (spec/npipe.md 3.2), from NAME's runs (every run where NAME plays a role) only:
+Levels (spec/npipe.md 3.2), from the runs that speak for NAME: against itself and against a
+reference (a run with another implementation under test speaks for that one):
 - "does not conform": an applicable MUST or PLATFORM-DEFINED requirement has a run that FAILs
   (or ERROR, TIMEOUT, CRASH), a known deviation included, or one NAME answered `unsupported`;
 - "complete": conforms, and every applicable SHOULD has runs and they passed;
-- "conforms": otherwise.
+- "conforms": otherwise;
+- "not checked": no run checked any requirement of the profile (every run SKIP, say).
 A requirement is applicable when its profile list names the profile and its platforms include
-NAME's platform. An N/A run counts as `unsupported` when its message says so (the driver writes
-"... does not support ..." for an `unsupported` reply); other N/A runs (the platform's outcome
-differs, a partner lacks the profile) count for nothing. Requirements no run checked are counted as
+NAME's platform. A run is N/A only when an agent answered `unsupported` or lacks the profile
+(spec/driver-protocol.md 9.1; a platform mismatch is SKIP): the first counts as `unsupported`,
+the second ("... does not offer the P profile") for nothing, as SKIP runs do. Requirements no run checked are counted as
 "unchecked": the report cannot decide them (the library's tests or a review do).
 Exit status: 0, 1 when a --require-results check fails, 2 on a bad report or argument.
 """
@@ -39,12 +41,28 @@ def applies(platforms, platform):
 
 def unsupported(run):
     """An N/A the implementation caused by answering `unsupported` (not the platform's doing)."""
-    m = run.get("message", "")
-    return run["status"] == "N/A" and (" does not support " in m or "unsupported" in m)
+    return run["status"] == "N/A" and " does not offer the " not in run.get("message", "")
 
 
 def runs_of(report, name):
     return [r for r in report["results"] if name in r.get("roles", {}).values()]
+
+
+def partnered_runs(report, name):
+    """NAME's runs against itself and against a reference (spec/driver-protocol.md: X with X, X
+    with R, R with X): the runs that speak for NAME. Runs with other implementations under test
+    (--matrix, or the reference partnering them) speak for those."""
+    refs = {i["name"] for i in report["implementations"] if i.get("reference")}
+    return [r for r in runs_of(report, name)
+            if all(v == name or v in refs for v in r["roles"].values())]
+
+
+def blames(run, name):
+    """Whether an `unsupported` N/A is NAME's: the driver names the agent that answered it,
+    "ROLE (IMPL) does not support ..."; a scenario's own N/A text names none (counted)."""
+    m = run.get("message", "")
+    others = [v for v in run["roles"].values() if v != name]
+    return not any("(%s) does not support" % o in m for o in others)
 
 
 def column_summary(report, name):
@@ -70,7 +88,7 @@ def levels(report, name):
     if impl is None or impl.get("error"):
         return {}, ["%s: no level (%s)" % (name, impl["error"] if impl else "not in the report")]
     platform = impl.get("platform", "")
-    runs = runs_of(report, name)
+    runs = partnered_runs(report, name)
     out, lines = {}, []
     for profile in impl.get("profiles", []):
         broken, passed_should, failed_should, unchecked, must_passed = [], 0, 0, 0, 0
@@ -84,7 +102,7 @@ def levels(report, name):
                 continue
             mine = [r for r in runs if q["id"] in r["requirements"]]
             counted = [r for r in mine if r["status"] in FAILING or r["status"] == "PASS"
-                       or unsupported(r)]
+                       or (unsupported(r) and blames(r, name))]
             if not counted:
                 unchecked += 1
                 unchecked_should += q["strength"] == "SHOULD"
@@ -100,6 +118,8 @@ def levels(report, name):
                 must_passed += 1
         if broken:
             level = "does not conform"
+        elif must_passed + passed_should + failed_should == 0:
+            level = "not checked"  # no run checked any of its requirements
         elif failed_should or unchecked_should:
             level = "conforms"
         else:

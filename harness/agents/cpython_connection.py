@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""cpython_connection: the Channel profile of spec/driver-protocol.md, done by CPython itself.
+r"""cpython_connection: the Channel profile of spec/driver-protocol.md, done by CPython itself.
 
 A complete agent in the standard library (any CPython 3.8+): multiprocessing.connection.Listener
 and Client, send_bytes / recv_bytes. Whatever this agent reports is what the running CPython does,
 so the conformance suite can score CPython as an implementation and the harness can pair it with
 npipe. One JSON command a line on stdin, one JSON reply a line on stdout, logs on stderr.
 
+Addresses: AF_UNIX paths on POSIX (SocketListener/SocketClient); on Windows the driver's
+\\.\pipe\NAME names, which multiprocessing.connection.address_type() makes AF_PIPE
+(PipeListener/PipeClient over named pipes). The Windows side was written from CPython's source
+(Lib/multiprocessing/connection.py, PipeListener and PipeClient) and has not been run yet.
+
 What CPython cannot do it answers with "unsupported" and never fakes:
 - accept with timeout_ms: Listener.accept() has no timeout (gh-76425);
-- connect with timeout_ms: Client() has no timeout on POSIX;
+- connect with timeout_ms: Client() has no timeout on POSIX (on Windows PipeClient retries a busy
+  pipe for a fixed 20 s, which the caller cannot choose);
 - a challenge form other than the one this CPython sends (3.8-3.11: md5, 3.12+: sha256),
   because Listener and Client do not let the caller choose it.
 """
@@ -23,6 +29,16 @@ from multiprocessing import connection as mpc
 
 OPS = ["hello", "bye", "listen", "accept", "connect", "send", "recv", "close"]
 NATIVE_CHALLENGE = "sha256" if sys.version_info >= (3, 12) else "md5"
+WINDOWS = sys.platform == "win32"
+
+# Windows: the Win32 error a CPython OSError carries (winerror) -> the portable name, as
+# spec/errors.json maps them ("maps"/"windows"). ERROR_ACCESS_DENIED and ERROR_PIPE_BUSY from
+# listen are a name already in use: PipeListener creates its first instance with
+# FILE_FLAG_FIRST_PIPE_INSTANCE (spec/errors.json, op "create", platform "windows").
+WINERROR = {2: "not_found", 3: "not_found", 5: "permission_denied", 109: "broken_pipe",
+            121: "timeout", 123: "invalid_name", 161: "invalid_name", 206: "invalid_name",
+            231: "would_block", 232: "broken_pipe", 233: "broken_pipe", 234: "message_too_long"}
+WINERROR_LISTEN = {5: "already_exists", 231: "already_exists"}
 
 
 class Fail(Exception):
@@ -33,9 +49,15 @@ class Fail(Exception):
         self.error, self.message, self.native = error, message, native
 
 
-def classify(exc, what):
+def classify(exc, what, op=""):
     """Maps what CPython raised to the portable vocabulary; `native` keeps the class name."""
     text = str(exc)
+    winerror = getattr(exc, "winerror", None)
+    if WINDOWS and winerror is not None:
+        name = (WINERROR_LISTEN if op == "listen" else {}).get(winerror) or WINERROR.get(winerror)
+        if name:
+            return Fail(name, "%s: %s" % (what, text), "%s(winerror %d)" % (type(exc).__name__,
+                                                                           winerror))
     if isinstance(exc, mpc.AuthenticationError):
         name = "auth_failed"
     elif isinstance(exc, (FileNotFoundError, ConnectionRefusedError)):
@@ -109,7 +131,8 @@ class Agent:
 
     def op_hello(self, cmd):
         return {"protocol": 1, "impl": "cpython-connection", "version": platform.python_version(),
-                "platform": sys.platform.rstrip("0123456789") or sys.platform,
+                "platform": "windows" if WINDOWS else
+                            sys.platform.rstrip("0123456789") or sys.platform,
                 "profiles": ["channel"], "ops": OPS, "challenge": NATIVE_CHALLENGE}
 
     def op_listen(self, cmd):
@@ -119,7 +142,7 @@ class Agent:
             listener = mpc.Listener(address, family=mpc.address_type(address), backlog=64,
                                     authkey=key)
         except OSError as e:
-            raise classify(e, "listen " + address)
+            raise classify(e, "listen " + address, "listen")
         return {"handle": self.new_handle("l", listener)}
 
     def op_accept(self, cmd):
@@ -188,7 +211,8 @@ class Agent:
 
 
 def main():
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # CPython does it already; say so anyway
+    if hasattr(signal, "SIGPIPE"):  # POSIX only
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # CPython does it already; say so anyway
     agent = Agent()
     for line in sys.stdin:
         reply = {"id": None, "ok": True}

@@ -20,7 +20,7 @@ using npipe::is_portable_name;
 using npipe::name_kind;
 using npipe::platform_name;
 
-std::string invalid_name_message(std::string_view name, name_kind kind) {
+[[maybe_unused]] std::string invalid_name_message(std::string_view name, name_kind kind) {
   try {
     platform_name(name, kind);
   } catch (const npipe::error& e) {

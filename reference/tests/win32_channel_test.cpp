@@ -1,10 +1,11 @@
-// The Channel profile on Windows (src/win32/channel.cpp): message-mode pipes as CPython's
-// PipeConnection uses them (CPython connection.py PipeConnection), between real processes where two
-// sides are involved.
+// The Channel profile on Windows (src/common/channel.cpp over src/win32/pipe_channel.cpp and
+// pipe_listener.cpp): message-mode pipes as CPython's PipeConnection uses them (CPython
+// connection.py PipeConnection), between real processes where two sides are involved.
 #ifdef _WIN32
 
 #include <windows.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -138,6 +139,37 @@ TEST(Win32Channel, ListenTwiceIsAlreadyExists) {  // CHAN-LISTEN-2
   auto cc = client.get();
   cc.send_bytes("hi");
   EXPECT_EQ(str(server.recv_bytes(SIZE_MAX, deadline::after(kReply))), "hi");
+}
+
+// NPIPE_REQ: CHAN-LISTEN-7 CHAN-ACCEPT-2
+// listener_options::backlog is how many clients may connect before any accept(): that many
+// instances wait at once (the default, 128, is capped at 64 on Windows). One more finds every
+// instance busy.
+TEST(Win32Channel, BacklogClientsConnectBeforeAnyAccept) {
+  const std::string name = unique_name("backlog");
+  listener_options o;
+  o.backlog = 3;
+  auto l = listener::listen(name, o);
+  std::vector<connection> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(connection::connect(name, {}, deadline::immediate()));
+    clients.back().send_bytes("client " + std::to_string(i));
+  }
+  EXPECT_NPIPE_ERROR(connection::connect(name, {}, deadline::immediate()), errc::would_block);
+  std::vector<std::string> got;
+  for (int i = 0; i < 3; ++i) {
+    connection c = l.accept(deadline::after(kReply));
+    got.push_back(str(c.recv_bytes(SIZE_MAX, deadline::after(kReply))));
+    c.send_bytes("ok");
+  }
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"client 0", "client 1", "client 2"}));
+  for (auto& c : clients)
+    EXPECT_EQ(str(c.recv_bytes(SIZE_MAX, deadline::after(kReply))), "ok");
+  // Accepted, their instances were replaced: three more connect without waiting.
+  for (int i = 0; i < 3; ++i)
+    clients.push_back(connection::connect(name, {}, deadline::immediate()));
+  EXPECT_NPIPE_ERROR(connection::connect(name, {}, deadline::immediate()), errc::would_block);
 }
 
 // NPIPE_REQ: CHAN-CONNECT-1

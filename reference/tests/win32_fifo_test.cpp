@@ -1,6 +1,7 @@
-// The FIFO profile on Windows (src/win32/fifo.cpp), between real processes where two sides are
-// involved. Requirement IDs in the test names' comments; Wine observations are printed as
-// "WINE-FACT" lines (RecordProperty too) so they can be collected for the expectations file.
+// The FIFO profile on Windows (src/common/fifo.cpp over src/win32/pipe_fifo.cpp), between real
+// processes where two sides are involved. Requirement IDs in the test names' comments; Wine
+// observations are printed as "WINE-FACT" lines (RecordProperty too) so they can be collected for
+// the expectations file.
 #ifdef _WIN32
 
 #include <aclapi.h>
@@ -185,6 +186,73 @@ TEST(Win32Fifo, DaclAdmitsOnlyTheCurrentUser) {  // FIFO-SEC-2
   EXPECT_EQ(allowed->Header.AceType, ACCESS_ALLOWED_ACE_TYPE);
   EXPECT_TRUE(::EqualSid(reinterpret_cast<PSID>(&allowed->SidStart), user.data()));
   ::LocalFree(sd);
+}
+
+namespace {
+
+// Every ACE of the handle's DACL that is not the current user's: none may carry
+// FILE_CREATE_PIPE_INSTANCE (= FILE_APPEND_DATA), and `others_write` says whether one grants
+// FILE_WRITE_DATA (the mode's w bits for group and other).
+void expect_only_the_owner_creates_instances(HANDLE h, bool others_write, const char* what) {
+  PACL dacl = nullptr;
+  PSECURITY_DESCRIPTOR sd = nullptr;
+  ASSERT_EQ(::GetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, nullptr, nullptr,
+                              &dacl, nullptr, &sd),
+            static_cast<DWORD>(ERROR_SUCCESS))
+      << what;
+  ASSERT_NE(dacl, nullptr) << what << ": no DACL: everyone would be admitted";
+  auto user = win32::current_user_sid();
+  bool saw_other = false;
+  for (DWORD i = 0; i < dacl->AceCount; ++i) {
+    void* ace = nullptr;
+    ASSERT_TRUE(::GetAce(dacl, i, &ace));
+    auto* allowed = static_cast<ACCESS_ALLOWED_ACE*>(ace);
+    if (allowed->Header.AceType != ACCESS_ALLOWED_ACE_TYPE) continue;
+    if (::EqualSid(reinterpret_cast<PSID>(&allowed->SidStart), user.data())) {
+      EXPECT_NE(allowed->Mask & FILE_CREATE_PIPE_INSTANCE, 0u) << what << ": the owner's ACE";
+      continue;
+    }
+    saw_other = true;
+    EXPECT_EQ(allowed->Mask & FILE_CREATE_PIPE_INSTANCE, 0u)
+        << what << ": ACE " << i << " (mask 0x" << std::hex << allowed->Mask
+        << ") lets another user add instances under the name";
+    EXPECT_EQ((allowed->Mask & FILE_WRITE_DATA) != 0, others_write) << what << ": ACE " << i;
+  }
+  EXPECT_TRUE(saw_other) << what << ": a mode with group/other bits gave no ACE for them";
+  ::LocalFree(sd);
+}
+
+}  // namespace
+
+// NPIPE_REQ: FIFO-SEC-2
+// A mode with group or other w bits must not hand FILE_CREATE_PIPE_INSTANCE (part of
+// FILE_GENERIC_WRITE) to Everyone: with it another local user can add instances under the name.
+TEST(Win32Fifo, NoModeLetsAnotherUserCreateInstances) {
+  for (unsigned mode : {0666u, 0622u, 0644u}) {
+    const std::string name = unique_name("dacl-wide");
+    fifo_options o;
+    o.mode = mode;
+    auto owner = fifo_owner::create(name, direction::read, o);
+    auto peer = std::async(std::launch::async, [&] {
+      return open_fifo(name, direction::write, deadline::after(kReply));
+    });
+    auto end = owner.open(deadline::after(kReply));
+    auto writer = peer.get();
+    const std::string what = "FIFO mode 0" + std::to_string(mode / 64) +
+                             std::to_string(mode / 8 % 8) + std::to_string(mode % 8);
+    expect_only_the_owner_creates_instances(end.native_handle(), (mode & 022) != 0, what.c_str());
+    // The peer still writes with what npipe's clients ask for (FILE_WRITE_DATA).
+    writer.write_all("x", 1);
+    char c = 0;
+    EXPECT_EQ(end.read(&c, 1, deadline::after(kReply)), 1u);
+  }
+  for (unsigned mode : {0666u, 0644u}) {
+    listener_options o;
+    o.mode = mode;
+    auto l = listener::listen(unique_name("dacl-chan"), o);
+    expect_only_the_owner_creates_instances(l.native_handle(), (mode & 022) != 0,
+                                            mode == 0666u ? "listener 0666" : "listener 0644");
+  }
 }
 
 // ---- open (FIFO-OPEN-*)

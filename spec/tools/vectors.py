@@ -118,7 +118,12 @@ def check_handshake(doc) -> list:
                 p.append(f"{where}: step {i + 1} frame")
             if msg.startswith(CHALLENGE) and i + 1 < len(steps):
                 answer = steps[i + 1][1]
-                ok = verify(key, msg[len(CHALLENGE):], answer)
+                # The challenger verifies with its own key; an "in kind" responder answered with its.
+                own = bytes.fromhex(t["listener_key_hex"] if frm == "listener" else t["client_key_hex"])
+                theirs = bytes.fromhex(t["client_key_hex"] if frm == "listener" else t["listener_key_hex"])
+                ok = verify(own, msg[len(CHALLENGE):], answer)
+                if frm == "listener" and t["client_answers"] == "in kind" and answer != respond(theirs, msg):
+                    p.append(f"{where}: step {i + 2} is not the in-kind answer with the client's key")
                 if i + 2 < len(steps):
                     verdict = steps[i + 2][1]
                     if verdict != (WELCOME if ok else FAILURE):

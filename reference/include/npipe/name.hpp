@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace npipe {
 
@@ -22,6 +23,9 @@ bool is_portable_name(std::string_view name) noexcept;
 
 // The platform name that `name` stands for. Throws npipe::error(invalid_name) with a message
 // that says what is wrong: empty, contains NUL, longer than sun_path, not a \\.\pipe\ name, ...
+// Makes no system call.
 std::string platform_name(std::string_view name, name_kind kind);
+// Returns "" with ec set (invalid_name) instead of throwing.
+std::string platform_name(std::string_view name, name_kind kind, std::error_code& ec) noexcept;
 
 }  // namespace npipe

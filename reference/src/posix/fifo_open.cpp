@@ -18,7 +18,6 @@
 #include "posix/fifo_open.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +33,7 @@
 
 #include "npipe/error.hpp"
 #include "posix/errors.hpp"
+#include "posix/wait.hpp"
 
 namespace npipe::posix {
 
@@ -71,6 +71,12 @@ const char* dir_word(direction dir) noexcept {
   // O_NOFOLLOW on a symlink: the path IS a symlink (FIFO-OPEN-8).
   if (err == ELOOP) throw_errno(errc::not_a_pipe, err, what + " (the path is a symbolic link)");
   if (err == EISDIR) throw_errno(errc::not_a_pipe, err, what + " (the path is a directory)");
+#if defined(__FreeBSD__) || defined(__DragonFly__)
+  // FreeBSD answers O_NOFOLLOW on a symlink with EMLINK, and an open of a socket with EOPNOTSUPP
+  // (open(2); spec section 8.3, spec/errors.json open/darwin).
+  if (err == EMLINK) throw_errno(errc::not_a_pipe, err, what + " (the path is a symbolic link)");
+  if (err == EOPNOTSUPP) throw_errno(errc::not_a_pipe, err, what + " (the path is a socket)");
+#endif
   if (err == EINVAL) throw_errno(errc::invalid_name, err, what);
   throw_errno(err, what);
 }
@@ -229,16 +235,13 @@ unique_fd open_writer(fifo_target& target, deadline d) {
 // FIFO for writing): only a writer that has written, or has come and gone, can be seen.
 unique_fd poll_for_writer(fifo_target& target, unique_fd reader, deadline d) {
   for (;;) {
-    const int left = d.remaining_ms();
-    if (left == 0) {
+    const short revents = wait_fd(reader.get(), POLLIN, d, "a FIFO waiting for a writer");
+    if (revents == 0) {
       throw_timeout(target.path(), direction::read,
                     " (without write permission on the FIFO, a writer that has not written yet "
                     "cannot be detected)");
     }
-    pollfd p{reader.get(), POLLIN, 0};
-    const int n = ::poll(&p, 1, left);
-    if (n < 0 && errno != EINTR) throw_errno(errno, "poll FIFO " + quoted(target.path()));
-    if (n > 0 && (p.revents & (POLLIN | POLLHUP))) return finish(std::move(reader), target);
+    if (revents & (POLLIN | POLLHUP)) return finish(std::move(reader), target);
   }
 }
 

@@ -1,5 +1,5 @@
 // Opening one end of a POSIX FIFO safely, in the three deadline forms (spec FIFO-OPEN-*).
-// Private to the POSIX FIFO code (fifo.cpp, fifo_owner.cpp).
+// Private to the POSIX FIFO code (fifo_name.cpp).
 #pragma once
 
 #include <sys/types.h>

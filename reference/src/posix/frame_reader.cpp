@@ -8,19 +8,21 @@
 
 #include "npipe/error.hpp"
 #include "posix/socket_io.hpp"
+#include "posix/wait.hpp"
 
 namespace npipe::posix {
 namespace {
 
-// The first allocation for a payload of unknown trust, and the step it grows by at least. A peer
-// that claims a huge length makes us allocate at most about twice what it really sent, plus this.
-// 1 MiB: a message up to that size is received into one allocation of exactly its length.
+// The first allocation for a payload of unknown trust. A message up to 1 MiB is received into one
+// allocation of exactly its length.
 constexpr std::size_t kInitialPayloadChunk = 1024 * 1024;
-
-// How much of the payload buffer is made ready (zeroed, as std::vector must) just before recv
-// writes over it: small enough that the zeroing and the copy meet in the cache, large enough not
-// to cut recv calls short (a Linux AF_UNIX socket rarely holds more than 208 KiB).
-constexpr std::size_t kZeroingStep = 256 * 1024;
+// How much each growth multiplies the buffer by (capped at the announced length): a peer that
+// claims a huge length makes us allocate at most this many times what it really sent, plus 1 MiB
+// (address space: pages are touched only as bytes arrive). 4 rather than 2: each step costs a copy
+// of what arrived and, the first time, fresh pages for the new buffer; a 64 MiB message takes
+// 1, 4, 16, 64 MiB (21 MiB copied) instead of 1, 2, ..., 64 MiB (63 MiB copied, and 127 MiB of
+// fresh pages the first time): `make bench`, recv_bytes() against the C loop with a new buffer.
+constexpr std::size_t kGrowthFactor = 4;
 
 }  // namespace
 
@@ -30,13 +32,21 @@ void frame_reader::reset() noexcept {
   filled_ = 0;
 }
 
-bool frame_reader::read_header(int fd, std::size_t maxlength, deadline d) {
+void frame_reader::check_not_lost() const {
+  if (lost_) {
+    throw npipe::error(errc::protocol_error,
+                       "the message stream was lost after an earlier framing error");
+  }
+}
+
+frame_reader::step frame_reader::read_header(int fd, std::size_t maxlength, deadline d) {
   // Exactly the bytes the header still needs: never a byte of the payload or the next message.
   while (header_.state() == framing::header_decoder::status::need_more) {
     std::uint8_t buf[framing::long_header_size];
-    std::size_t got = recv_some(fd, buf, header_.bytes_needed(), d);
+    const std::size_t got = recv_some(fd, buf, header_.bytes_needed(), d);
+    if (got == kNotReady) return step::expired;
     if (got == 0) {
-      if (!header_.started()) return false;  // EOF between messages (CHAN-EOF-1)
+      if (!header_.started()) return step::eof;  // EOF between messages (CHAN-EOF-1)
       reset();
       throw npipe::error(errc::protocol_error,
                          "got end of file during message (inside the length header)");
@@ -44,7 +54,7 @@ bool frame_reader::read_header(int fd, std::size_t maxlength, deadline d) {
     header_.feed(buf, got);
   }
   if (header_.state() == framing::header_decoder::status::error) {
-    std::int32_t bad = header_.bad_length();
+    const std::int32_t bad = header_.bad_length();
     reset();
     lost_ = true;
     throw npipe::error(errc::protocol_error,
@@ -52,7 +62,7 @@ bool frame_reader::read_header(int fd, std::size_t maxlength, deadline d) {
                            " (only -1, the escape for an 8-byte length, is allowed)");
   }
   if (header_.length() > maxlength) {
-    std::uint64_t length = header_.length();
+    const std::uint64_t length = header_.length();
     reset();
     lost_ = true;  // the payload is left unread in the socket: nothing after it can be parsed
     throw npipe::error(errc::message_too_long,
@@ -60,20 +70,23 @@ bool frame_reader::read_header(int fd, std::size_t maxlength, deadline d) {
                            " bytes, longer than maxlength " + std::to_string(maxlength) +
                            "; it was not read, and the connection is now write-only");
   }
-  return true;
+  return step::done;
 }
 
-void frame_reader::receive_payload(int fd, std::uint8_t* dst, std::size_t end, deadline d) {
+frame_reader::step frame_reader::receive_payload(int fd, std::uint8_t* dst, std::size_t end,
+                                                 deadline d) {
   while (filled_ < end) {
-    std::size_t got = recv_some(fd, dst + filled_, end - filled_, d);
+    const std::size_t got = recv_some(fd, dst + filled_, end - filled_, d);
+    if (got == kNotReady) return step::expired;
     if (got == 0) {
-      std::string detail = std::to_string(filled_) + " of " + std::to_string(header_.length()) +
-                           " payload bytes arrived";
+      const std::string detail = std::to_string(filled_) + " of " +
+                                 std::to_string(header_.length()) + " payload bytes arrived";
       reset();
       throw npipe::error(errc::protocol_error, "got end of file during message (" + detail + ")");
     }
     filled_ += got;
   }
+  return step::done;
 }
 
 void frame_reader::reserve_payload(std::size_t maxlength) {
@@ -91,53 +104,63 @@ void frame_reader::reserve_payload(std::size_t maxlength) {
   }
   // No maxlength: grow geometrically, and only once the bytes already allocated have arrived, so
   // a length that lies costs nothing near its claim.
-  const std::size_t want = std::max(kInitialPayloadChunk, 2 * payload_.capacity());
+  const std::size_t want = std::max(kInitialPayloadChunk, kGrowthFactor * payload_.capacity());
   payload_.reserve(std::min(want, length));
 }
 
-void frame_reader::read_payload(int fd, std::size_t maxlength, deadline d) {
+frame_reader::step frame_reader::read_payload(int fd, std::size_t maxlength, deadline d) {
   const auto length = static_cast<std::size_t>(header_.length());
   while (filled_ < length) {
     if (filled_ == payload_.size()) {
       if (payload_.size() == payload_.capacity()) reserve_payload(maxlength);
-      payload_.resize(std::min({payload_.capacity(), length, filled_ + kZeroingStep}));
+      // Costs nothing: bytes' allocator does not zero what resize() adds.
+      payload_.resize(std::min(payload_.capacity(), length));
     }
-    receive_payload(fd, payload_.data(), payload_.size(), d);
+    const step s = receive_payload(fd, payload_.data(), payload_.size(), d);
+    if (s != step::done) return s;
   }
+  return step::done;
 }
 
-std::optional<std::vector<std::uint8_t>> frame_reader::read(int fd, std::size_t maxlength,
-                                                            deadline d) {
-  if (lost_) {
-    throw npipe::error(errc::protocol_error,
-                       "the message stream was lost after an earlier framing error");
+frame_reader::received frame_reader::read(int fd, std::size_t maxlength, deadline d, bytes& out) {
+  check_not_lost();
+  switch (read_header(fd, maxlength, d)) {
+    case step::eof:
+      return received::eof;
+    case step::expired:
+      return received::expired;
+    case step::done:
+      break;
   }
-  if (!read_header(fd, maxlength, d)) return std::nullopt;
-  read_payload(fd, maxlength, d);
-  std::vector<std::uint8_t> message = std::move(payload_);
+  if (read_payload(fd, maxlength, d) == step::expired) return received::expired;
+  payload_.resize(filled_);
+  out = std::move(payload_);
   reset();
-  return message;
+  return received::message;
 }
 
-std::optional<std::size_t> frame_reader::read_into(int fd, std::uint8_t* buf, std::size_t capacity,
-                                                   deadline d) {
-  if (lost_) {
-    throw npipe::error(errc::protocol_error,
-                       "the message stream was lost after an earlier framing error");
+frame_reader::received frame_reader::read_into(int fd, std::uint8_t* buf, std::size_t capacity,
+                                               deadline d, std::size_t& length) {
+  check_not_lost();
+  switch (read_header(fd, capacity, d)) {
+    case step::eof:
+      return received::eof;
+    case step::expired:
+      return received::expired;
+    case step::done:
+      break;
   }
-  if (!read_header(fd, capacity, d)) return std::nullopt;
-  const auto length = static_cast<std::size_t>(header_.length());  // at most capacity
+  length = static_cast<std::size_t>(header_.length());  // at most capacity
   // A message an earlier call began (its deadline passed halfway) goes on from where it stopped.
   std::copy_n(payload_.data(), filled_, buf);
-  try {
-    receive_payload(fd, buf, length, d);
-  } catch (const npipe::error&) {
+  const step s = receive_payload(fd, buf, length, d);  // throws: what arrived is lost with it
+  if (s == step::expired) {
     // Keep what arrived for the next call, which may bring another buffer (CHAN-RECV-3).
-    if (filled_ > 0) payload_.assign(buf, buf + filled_);
-    throw;
+    payload_.assign(buf, buf + filled_);
+    return received::expired;
   }
   reset();
-  return length;
+  return received::message;
 }
 
 }  // namespace npipe::posix

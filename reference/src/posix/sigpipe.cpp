@@ -1,6 +1,7 @@
 // write(2) without SIGPIPE: block it in this thread, write, consume the signal our write raised.
 #include "posix/sigpipe.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -11,8 +12,8 @@
 namespace npipe::posix {
 namespace {
 
-#if defined(__APPLE__)
-// macOS has no sigtimedwait; sigwait on a signal we know is pending does not block.
+#if defined(__APPLE__) || defined(__OpenBSD__)
+// No sigtimedwait there (spec section 8.3); sigwait on a signal we know is pending does not block.
 void consume_pending_sigpipe(const sigset_t& only_sigpipe) noexcept {
   sigset_t pending;
   if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
@@ -33,6 +34,17 @@ void consume_pending_sigpipe(const sigset_t& only_sigpipe) noexcept {
 }  // namespace
 
 ssize_t write_without_sigpipe(int fd, const void* buf, std::size_t n) noexcept {
+#if defined(F_SETNOSIGPIPE)
+  // XNU (spec section 8.3): the descriptor itself can be told never to raise SIGPIPE; then write
+  // fails EPIPE like any other error and no mask is touched. Idempotent, so set at every write.
+  if (::fcntl(fd, F_SETNOSIGPIPE, 1) == 0) {
+    ssize_t r;
+    do {
+      r = ::write(fd, buf, n);
+    } while (r < 0 && errno == EINTR);
+    return r;
+  }
+#endif
   sigset_t only_sigpipe;
   sigemptyset(&only_sigpipe);
   sigaddset(&only_sigpipe, SIGPIPE);

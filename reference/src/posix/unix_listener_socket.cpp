@@ -52,7 +52,8 @@ std::string reason_to_keep(const std::string& path, const struct stat& st) {
     return std::string("the path is ") + file_type_name(st.st_mode) +
            ", not a socket; left untouched";
   }
-  // Ask the kernel first: a connect() probe would be seen by a live listener as a client.
+  // Ask the kernel first (Linux sock_diag), then the datagram probe, which a live listener never
+  // sees (a stream connect() would be accepted by it as a client: CHAN-LISTEN-2, -3).
   if (lookup_listener(st) == listener_lookup::listening) {
     return "a listener is live on this socket file";
   }

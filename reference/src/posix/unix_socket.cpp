@@ -18,9 +18,11 @@ unique_fd make_unix_stream_socket() {
   unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) throw_errno(errno, "socket(AF_UNIX, SOCK_STREAM)");
 #else
+  // No SOCK_CLOEXEC: a fork+exec in another thread between these two calls inherits the socket.
   unique_fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
   if (!fd) throw_errno(errno, "socket(AF_UNIX, SOCK_STREAM)");
-  ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
+  int err = set_cloexec(fd.get());
+  if (err != 0) throw_errno(err, "fcntl(F_SETFD, FD_CLOEXEC) on a new channel socket");
 #endif
 #if defined(SO_NOSIGPIPE) && !defined(MSG_NOSIGNAL)
   int one = 1;
@@ -37,6 +39,46 @@ unix_address make_unix_address(const std::string& path) {
   std::memcpy(a.addr.sun_path, path.data(), n);
   a.size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n + 1);
   return a;
+}
+
+int set_cloexec(int fd) noexcept {
+  const int flags = ::fcntl(fd, F_GETFD);
+  if (flags < 0) return errno;
+  if ((flags & FD_CLOEXEC) == 0 && ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) return errno;
+  return 0;
+}
+
+unique_fd accept_client_fallback(int listen_fd, int& err) noexcept {
+  unique_fd fd(::accept(listen_fd, nullptr, nullptr));
+  if (!fd) {
+    err = errno;
+    return fd;
+  }
+  // The BSDs and macOS: the accepted socket inherits O_NONBLOCK from the listening socket, and
+  // never has FD_CLOEXEC. Either fixed step failing is a failed accept: the client is dropped.
+  err = set_cloexec(fd.get());
+  if (err == 0) {
+    const int flags = ::fcntl(fd.get(), F_GETFL);
+    if (flags < 0 ||
+        ((flags & O_NONBLOCK) != 0 && ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) < 0)) {
+      err = errno;
+    }
+  }
+  if (err != 0) fd.reset();
+  return fd;
+}
+
+unique_fd accept_client(int listen_fd, int& err) noexcept {
+#ifdef NPIPE_HAVE_ACCEPT4
+  // Close-on-exec from the start: no window in which a fork+exec in another thread inherits it.
+  // accept4 without SOCK_NONBLOCK gives a blocking socket on every system that has it (Linux,
+  // FreeBSD, NetBSD, OpenBSD, DragonFly, illumos): O_NONBLOCK is not inherited.
+  unique_fd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+  err = fd ? 0 : errno;
+  return fd;
+#else
+  return accept_client_fallback(listen_fd, err);
+#endif
 }
 
 void set_nonblocking(int fd, bool on, const char* what) {
@@ -112,21 +154,26 @@ unique_fd connect_unix(const std::string& path, deadline d) {
   return fd;
 }
 
+// The datagram probe of spec CHAN-LISTEN-3: a SOCK_DGRAM connect to the path is never queued at a
+// listener, and the kernel checks "is a socket bound to this file" before it compares socket types
+// (Linux unix_find_bsd; XNU unp_connect), and the type before any backlog, so a full backlog (XNU
+// refuses a stream connect then) or a listener between bind and listen cannot make a live socket
+// look stale.
 connect_probe probe_by_connect(const std::string& path) {
-  unique_fd fd = make_unix_stream_socket();
-  set_nonblocking(fd.get(), true, "probe connect");
+  unique_fd fd(::socket(AF_UNIX, SOCK_DGRAM, 0));
+  if (!fd) return connect_probe::undecided;
+  ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
   const unix_address a = make_unix_address(path);
   int rc;
   do {
     rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a.addr), a.size);
   } while (rc < 0 && errno == EINTR);
-  if (rc == 0) return connect_probe::answered;
+  if (rc == 0) return connect_probe::answered;  // a datagram socket is bound there: not ours
   switch (errno) {
-    case ECONNREFUSED:
-      return connect_probe::refused;
-    case EAGAIN:       // Linux: the backlog is full, so a listener is there
-    case EINPROGRESS:  // elsewhere: in progress means somebody listens
+    case EPROTOTYPE:  // a stream socket is bound there: listening, or about to
       return connect_probe::answered;
+    case ECONNREFUSED:  // no socket bound to the file: stale
+      return connect_probe::refused;
     default:
       return connect_probe::undecided;
   }

@@ -28,13 +28,30 @@ unix_address make_unix_address(const std::string& path);
 // permission_denied. The returned socket is in blocking mode.
 unique_fd connect_unix(const std::string& path, deadline d);
 
-// What a connect(2) to path says about the socket file there, without waiting.
+// What a SOCK_DGRAM connect(2) to path says about the socket file there, without waiting and
+// without queueing anything at a listener (spec CHAN-LISTEN-3's probe; never a stream connect,
+// which a live listener would accept as a client).
 enum class connect_probe {
-  refused,    // ECONNREFUSED: a socket file nobody listens on (stale)
-  answered,   // connected, or the backlog is full: somebody listens
+  refused,    // ECONNREFUSED: no socket is bound to the file (stale)
+  answered,   // EPROTOTYPE: a stream socket is bound (live, or between bind and listen); or a
+              // datagram socket is bound and the connect succeeded
   undecided,  // anything else (permissions, ...): do not assume it is stale
 };
 connect_probe probe_by_connect(const std::string& path);
+
+// Accepts one waiting client of the listening socket `listen_fd`: the new socket is close-on-exec
+// and in blocking mode. Never throws and never waits by itself (the listening socket is
+// non-blocking): returns an invalid descriptor with `err` set to accept(2)'s errno (EAGAIN when
+// no client waits) or to the errno of the fcntl(2) that failed. accept4(SOCK_CLOEXEC) where the
+// system has it (NPIPE_HAVE_ACCEPT4, found by CMake); elsewhere accept_client_fallback().
+unique_fd accept_client(int listen_fd, int& err) noexcept;
+// accept(2), then FD_CLOEXEC set and O_NONBLOCK cleared with fcntl(2), each result checked. A
+// fork+exec in another thread between accept and fcntl inherits the socket: a race only accept4
+// closes. Compiled everywhere, so its checks are tested on Linux too.
+unique_fd accept_client_fallback(int listen_fd, int& err) noexcept;
+
+// Sets FD_CLOEXEC; returns 0 or fcntl(2)'s errno.
+int set_cloexec(int fd) noexcept;
 
 // Clears or sets O_NONBLOCK.
 void set_nonblocking(int fd, bool on, const char* what);

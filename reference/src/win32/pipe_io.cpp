@@ -7,14 +7,10 @@
 #include "win32/wide.hpp"
 
 namespace npipe::win32 {
-namespace {
-
 DWORD wait_ms(const deadline& d) noexcept {
   if (d.is_forever()) return INFINITE;
   return static_cast<DWORD>(d.remaining_ms());
 }
-
-}  // namespace
 
 overlapped::overlapped() : event_(::CreateEventW(nullptr, TRUE, FALSE, nullptr)) {
   if (!event_) throw_last_error("CreateEvent");
@@ -103,12 +99,29 @@ connect_outcome connect_instance(HANDLE instance, overlapped& ov, deadline d,
   throw_win32(r.error, what + ": ConnectNamedPipe");
 }
 
-unique_handle open_client(const std::string& name, DWORD access, deadline d,
+DWORD access_rights(client_access a) noexcept {
+  // Reading: GENERIC_READ, which holds no FILE_APPEND_DATA; Wine 8 checks a pipe's direction
+  // against the generic bit (a reader of an inbound pipe is refused only when it asks for
+  // GENERIC_READ: Win32Fifo.WrongDirectionIsPermissionDenied).
+  constexpr DWORD kWrite =
+      FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+  switch (a) {
+    case client_access::read:
+      return GENERIC_READ;
+    case client_access::write:
+      return kWrite;
+    case client_access::duplex:
+      break;
+  }
+  return GENERIC_READ | kWrite;
+}
+
+unique_handle open_client(const std::string& name, client_access access, deadline d,
                           const std::string& what) {
   auto wide = to_wide(name);
   if (!wide) throw npipe::error(errc::invalid_name, what + ": the name is not valid UTF-8");
   for (;;) {
-    HANDLE h = ::CreateFileW(wide->c_str(), access, 0, nullptr, OPEN_EXISTING,
+    HANDLE h = ::CreateFileW(wide->c_str(), access_rights(access), 0, nullptr, OPEN_EXISTING,
                              FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
                              nullptr);
     if (h != INVALID_HANDLE_VALUE) return unique_handle(h);
@@ -131,6 +144,22 @@ unique_handle open_client(const std::string& name, DWORD access, deadline d,
         throw_win32(werr, what + ": WaitNamedPipe");
       }
     }
+  }
+}
+
+void check_pipe_type(HANDLE h, bool message_mode, const std::string& what) {
+  if (::GetFileType(h) != FILE_TYPE_PIPE) {
+    throw npipe::error(errc::not_a_pipe, what + ": the handle is not a pipe");
+  }
+  DWORD flags = 0;
+  if (!::GetNamedPipeInfo(h, &flags, nullptr, nullptr, nullptr)) {
+    throw_last_error(what + ": GetNamedPipeInfo");
+  }
+  const bool is_message = (flags & PIPE_TYPE_MESSAGE) != 0;
+  if (is_message != message_mode) {
+    throw npipe::error(errc::not_a_pipe,
+                       what + (is_message ? ": a message-mode pipe (a channel), not a FIFO"
+                                          : ": a byte-mode pipe (a FIFO), not a channel"));
   }
 }
 

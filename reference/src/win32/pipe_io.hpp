@@ -23,11 +23,17 @@ class overlapped {
 
   // Clears the OVERLAPPED and the event for a new operation; returns it.
   OVERLAPPED* start() noexcept;
+  // The OVERLAPPED of the operation started last, and its event.
+  OVERLAPPED* get() noexcept { return &ov_; }
+  HANDLE event() const noexcept { return event_.get(); }
 
  private:
   OVERLAPPED ov_{};
   unique_handle event_;
 };
+
+// What a Win32 wait takes for `d`: INFINITE for forever, else the time left in ms.
+DWORD wait_ms(const deadline& d) noexcept;
 
 struct io_result {
   DWORD error = ERROR_SUCCESS;  // ERROR_SUCCESS, or the operation's error
@@ -54,11 +60,23 @@ enum class connect_outcome {
 connect_outcome connect_instance(HANDLE instance, overlapped& ov, deadline d,
                                  const std::string& what);
 
+// The access a client asks for. Never GENERIC_WRITE: it includes FILE_APPEND_DATA, which for a
+// pipe is FILE_CREATE_PIPE_INSTANCE and is granted to nobody but the owner (security.hpp), so a
+// client of another user asking for it would be refused. FILE_WRITE_DATA is what writing needs;
+// FILE_WRITE_ATTRIBUTES what SetNamedPipeHandleState(PIPE_READMODE_MESSAGE) needs;
+// FILE_READ_ATTRIBUTES what GetNamedPipeInfo needs; reading asks for GENERIC_READ.
+enum class client_access { read, write, duplex };
+DWORD access_rights(client_access a) noexcept;
+
 // Opens the client end of the pipe `name` (\\.\pipe\...) with `access` (GENERIC_READ, ...),
 // overlapped, with SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION (FIFO-SEC-3). While every
 // instance is busy it waits with WaitNamedPipe and retries until the deadline: would_block for an
 // immediate deadline, timeout for a passed one. No instance at all: not_found.
-unique_handle open_client(const std::string& name, DWORD access, deadline d,
+unique_handle open_client(const std::string& name, client_access access, deadline d,
                           const std::string& what);
+
+// Checks that `h` is a pipe of the type asked for (message mode for a channel, byte mode for a
+// FIFO): not_a_pipe saying what it is otherwise. GetFileType, GetNamedPipeInfo.
+void check_pipe_type(HANDLE h, bool message_mode, const std::string& what);
 
 }  // namespace npipe::win32

@@ -12,10 +12,17 @@ namespace {
 constexpr DWORD kOwnerBase = FILE_CREATE_PIPE_INSTANCE | FILE_READ_ATTRIBUTES |
                              FILE_WRITE_ATTRIBUTES | READ_CONTROL | WRITE_DAC | SYNCHRONIZE;
 
+// FILE_GENERIC_WRITE without FILE_APPEND_DATA, which for a named pipe is the same bit as
+// FILE_CREATE_PIPE_INSTANCE (winnt.h: both 0x0004; "Named Pipe Security and Access Rights"):
+// whoever holds it may add instances under the name, receive the owner's clients and relay
+// them. Write access by name is FILE_WRITE_DATA; npipe's own clients ask for exactly that (see
+// pipe_io.cpp, client_access), and so must any client of another user.
+constexpr DWORD kPipeWrite = FILE_GENERIC_WRITE & ~static_cast<DWORD>(FILE_APPEND_DATA);
+
 DWORD rights_for(unsigned read_bits, unsigned write_bits, unsigned mode) {
   DWORD rights = 0;
   if (mode & read_bits) rights |= FILE_GENERIC_READ;
-  if (mode & write_bits) rights |= FILE_GENERIC_WRITE;
+  if (mode & write_bits) rights |= kPipeWrite;
   return rights;
 }
 

@@ -10,7 +10,12 @@
 //   - the group and other classes (mode & 0077) -> one ACE for Everyone (S-1-1-0) with read
 //     access if any of their r bits is set and write access if any w bit is. Windows has no
 //     POSIX group for a pipe, so the two classes cannot be told apart.
-// The default 0600 therefore admits only the current user.
+// The default 0600 therefore admits only the current user. Whatever the mode, no ACE but the
+// current user's carries FILE_CREATE_PIPE_INSTANCE (= FILE_APPEND_DATA, part of
+// FILE_GENERIC_WRITE): another user who could add instances under the name would receive some of
+// the listener's clients (FIFO-SEC-2). A client of another user must therefore ask for
+// FILE_WRITE_DATA rather than GENERIC_WRITE (CPython's PipeClient asks for GENERIC_WRITE and is
+// refused): npipe's clients do (pipe_io.hpp, client_access).
 #pragma once
 
 #include <windows.h>

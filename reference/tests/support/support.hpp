@@ -22,6 +22,11 @@ class temp_dir {
 
   const std::string& path() const noexcept { return path_; }
   std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
+  // A FIFO or channel name that no other test uses and that is gone with this directory, the
+  // same for the same tag: a path inside it on POSIX; on Windows, where every name lives in the
+  // pipe namespace and vanishes with its last handle, a portable name made of the directory's
+  // unique leaf name and the tag.
+  std::string pipe_name(std::string_view tag) const;
 
  private:
   std::string path_;

@@ -309,6 +309,10 @@ bool wait_until_blocked(int pid, std::chrono::milliseconds limit) {
   return false;
 }
 
+std::string temp_dir::pipe_name(std::string_view tag) const {
+  return file(tag);
+}
+
 int count_open_fds() {
   DIR* dir = opendir("/proc/self/fd");
   if (!dir) return -1;

@@ -382,6 +382,19 @@ bool wait_until_blocked(int /*pid*/, std::chrono::milliseconds limit) {
   return true;
 }
 
+std::string temp_dir::pipe_name(std::string_view tag) const {
+  // The same name for the same tag in the same directory: the directory's own unique leaf name,
+  // kept to the portable characters, then the tag.
+  std::string leaf = path_.substr(path_.find_last_of("\\/") + 1);
+  std::string name;
+  for (char c : leaf) {
+    const bool portable = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                          (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    name += portable ? c : '_';
+  }
+  return name + "-" + std::string(tag);
+}
+
 int count_open_fds() {
   DWORD n = 0;
   if (!::GetProcessHandleCount(::GetCurrentProcess(), &n)) return -1;

@@ -1,0 +1,3 @@
+module npipe/conformance/agents/go
+
+go 1.19
