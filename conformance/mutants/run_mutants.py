@@ -442,12 +442,16 @@ def main():
               flush=True)
 
     threading.Thread(target=builder, daemon=True).start()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=opts.jobs) as pool:
+    # Windows runs wait for each other (one Wine prefix, locked by the driver): one worker of
+    # their own, so they never hold up the POSIX ones.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=opts.jobs) as pool, \
+            concurrent.futures.ThreadPoolExecutor(max_workers=1) as wine_pool:
         futures = []
         for _ in mutants:
             m, agent = ready.get()
             if agent is not None:
-                futures.append(pool.submit(judge, m, agent))
+                target = wine_pool if m.backend == "windows" else pool
+                futures.append(target.submit(judge, m, agent))
         for f in futures:
             f.result()
     total_s = time.monotonic() - t_start
