@@ -473,12 +473,17 @@ def report_all(mutants, results, problems, equivalent, work, total_s, sample):
     print(f"{'mutant':<46} {'backend':<8} {'result':<12} {'tags':<28} caught by")
     for r in ordered:
         tags = " ".join(r["tags"])
-        scen = sorted({c["test"] for c in r["caught_by"]})
+        # The tagged IDs that caught it first, and the scenarios citing them.
+        tagged = [q for q in r["caught_ids"] if q in r["tags"]]
+        others = [q for q in r["caught_ids"] if q not in r["tags"]]
+        scen = sorted({c["test"] for c in r["caught_by"] if set(c["requirements"]) & set(tagged)}
+                      or {c["test"] for c in r["caught_by"]})
         what = r["status"]
         if r["status"] == "killed":
             what += "" if r["attributed"] else " (unattributed)"
-        caught = (" ".join(r["caught_ids"]) + "  <- " + ", ".join(scen[:3])
-                  + (" ..." if len(scen) > 3 else "")) if scen else "-"
+        ids = " ".join(tagged or others[:3]) + (f" (+{len(others)} more)" if others else "")
+        caught = (ids + "  <- " + ", ".join(scen[:2])
+                  + (f" (+{len(scen) - 2} more)" if len(scen) > 2 else "")) if scen else "-"
         print(f"{r['id']:<46} {r['backend']:<8} {what:<12} {tags:<28} {caught}")
     pct = 100.0 * len(killed) / len(deviations) if deviations else 0.0
     score = (f"mutants: {len(killed)} of {len(deviations)} killed ({pct:.1f}%), "
