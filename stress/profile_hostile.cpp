@@ -469,8 +469,11 @@ std::string read_all(const std::string& p) {
 void check_modes(row& r) {
   const mode_t old = ::umask(0);
   for (mode_t mask : {mode_t{0}, mode_t{022}, mode_t{077}, mode_t{0277}, mode_t{0777}}) {
-    ::umask(mask);
+    // The directory under the usual umask: made under 0277 or 0777 it would be 0500 or 0000,
+    // which only root can write in.
+    ::umask(old);
     temp_dir dir;
+    ::umask(mask);
     for (unsigned mode : {0600u, 0640u, 0660u, 0666u, 0700u}) {
       const std::string f = dir.file("m" + std::to_string(mode) + ".fifo");
       ++r.trials;
