@@ -52,11 +52,19 @@ void times_out(scene& s, actor& who, json open_cmd) {
   long slack = s.options().step_timeout.count() - deadline_ms;
   s.expect(took <= deadline_ms + slack, "timeout reported " + std::to_string(took) + " ms late");
   proc::holdings after = linux_agent ? proc::holdings_of(who.pid()) : proc::holdings{};
-  if (before.known() && after.known())
-    s.expect(after.fds <= before.fds && after.threads <= before.threads &&
+  // What proves the open goes on: a descriptor or child more, or a thread still in open(). A
+  // thread more that is in no open() is not counted against the agent: managed runtimes start
+  // threads of their own at any moment (a JIT compiler thread of the JVM, seen here once in a
+  // loaded run), and the reply cannot be blamed for them.
+  if (before.known() && after.known()) {
+    s.expect(after.fds <= before.fds && after.threads_in_open <= before.threads_in_open &&
                  after.children <= before.children,
              "the timed-out open left something behind: before " + before.describe() + ", after " +
                  after.describe());
+    if (after.threads > before.threads)
+      s.note("threads " + std::to_string(before.threads) + " -> " +
+             std::to_string(after.threads) + " across the timed-out open, none in open()");
+  }
 }
 
 }  // namespace

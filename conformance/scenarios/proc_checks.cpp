@@ -71,11 +71,28 @@ std::optional<unsigned long> task_flags(pid_t pid, long tid) {
 
 constexpr unsigned long kPfExiting = 0x00000004;  // include/linux/sched.h
 
+// Whether a thread is in an open system call: the first field of /proc/PID/task/TID/syscall is
+// the number of the call it is in ("running" or -1 when it is in none; proc(5)). The numbers are
+// this driver's architecture's, which is the agent's (both run here).
+bool in_open_call(pid_t pid, long tid) {
+  std::ifstream f(base(pid) + "/task/" + std::to_string(tid) + "/syscall");
+  long nr = -1;
+  if (!(f >> nr)) return false;
+#ifdef SYS_open
+  if (nr == SYS_open) return true;
+#endif
+#ifdef SYS_openat2
+  if (nr == SYS_openat2) return true;
+#endif
+  return nr == SYS_openat;
+}
+
 }  // namespace
 
 std::string holdings::describe() const {
-  return std::to_string(fds) + " fds, " + std::to_string(threads) + " threads, " +
-         std::to_string(children) + " children";
+  return std::to_string(fds) + " fds, " + std::to_string(threads) + " threads (" +
+         std::to_string(threads_in_open) + " in open()), " + std::to_string(children) +
+         " children";
 }
 
 int live_threads(pid_t pid) {
@@ -96,6 +113,11 @@ holdings holdings_of(pid_t pid) {
   if (!fds) return h;
   h.fds = static_cast<int>(fds->size());
   h.threads = live_threads(pid);
+  if (auto tids = numeric_entries(base(pid) + "/task")) {
+    h.threads_in_open = 0;
+    for (long tid : *tids)
+      if (in_open_call(pid, tid)) ++h.threads_in_open;
+  }
   // Children: the other processes of its group (the agent runs in a group of its own).
   h.children = static_cast<int>(processes_in_group(pid).size()) - 1;
   return h;

@@ -22,6 +22,9 @@ namespace npipe::conformance::proc {
 struct holdings {
   int fds = -1;
   int threads = -1;  // threads not yet exiting (see live_threads)
+  // Of those, the threads asleep in an open system call (open, openat, openat2 in
+  // /proc/PID/task/TID/syscall): an open that goes on after its caller was told `timeout`.
+  int threads_in_open = -1;
   int children = -1;
   bool known() const { return fds >= 0; }
   std::string describe() const;
