@@ -62,8 +62,8 @@ void times_out(scene& s, actor& who, json open_cmd) {
              "the timed-out open left something behind: before " + before.describe() + ", after " +
                  after.describe());
     if (after.threads > before.threads)
-      s.note("threads " + std::to_string(before.threads) + " -> " +
-             std::to_string(after.threads) + " across the timed-out open, none in open()");
+      s.note("threads " + std::to_string(before.threads) + " -> " + std::to_string(after.threads) +
+             " across the timed-out open, none in open()");
   }
 }
 

@@ -91,8 +91,7 @@ bool in_open_call(pid_t pid, long tid) {
 
 std::string holdings::describe() const {
   return std::to_string(fds) + " fds, " + std::to_string(threads) + " threads (" +
-         std::to_string(threads_in_open) + " in open()), " + std::to_string(children) +
-         " children";
+         std::to_string(threads_in_open) + " in open()), " + std::to_string(children) + " children";
 }
 
 int live_threads(pid_t pid) {
