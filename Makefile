@@ -59,9 +59,11 @@ windows-agent:
 # test-windows first: it builds the Windows agent that the conformance suite's reference-windows
 # column (run by test-unit) drives under Wine. bench-smoke: the benchmarks at a tiny size, so they
 # keep working (they time nothing). test-mutants: 5 mutants of conformance/mutants/, a different
-# five each day, so the mutation machinery keeps working. test-package: the installed package and
-# the examples. test-asan last: the same tests under ASan+UBSan.
-test: test-spec lint-workflows test-windows test-unit bench-smoke test-mutants test-python test-package test-asan
+# five each day, so the mutation machinery keeps working. conformance: the whole matrix (every
+# column of implementations.conf, the runtimes' too, and the reproducers of FINDINGS.md), so a
+# configured column that cannot run fails make test as it fails make conformance. test-package:
+# the installed package and the examples. test-asan last: the same tests under ASan+UBSan.
+test: test-spec lint-workflows test-windows test-unit conformance bench-smoke test-mutants test-python test-package test-asan
 
 # The main job: the conformance suite against every implementation found here (reference-posix,
 # reference-windows under Wine, and one column per installed CPython and per other runtime; a
