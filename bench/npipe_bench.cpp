@@ -281,7 +281,12 @@ class receiver {
  public:
   receiver(bool into, std::size_t capacity, bool maxlength = false)
       : into_(into), maxlength_(maxlength ? std::max<std::size_t>(capacity, 64) : SIZE_MAX) {
-    if (into_) buf_.resize(std::max<std::size_t>(capacity, 64));
+    if (into_) {
+      // npipe::bytes does not zero what resize() adds, so touch every page here, off the clock,
+      // as the reused-buffer floor's zero-filled std::vector is touched before it starts.
+      buf_.resize(std::max<std::size_t>(capacity, 64));
+      std::fill(buf_.begin(), buf_.end(), std::uint8_t{0});
+    }
   }
   bool recv(npipe::connection& c) {
     if (into_) {
