@@ -1,0 +1,141 @@
+// chan_send.cpp: sends with a deadline (spec/npipe.md 7.4, CHAN-SEND-*): a send the deadline cuts
+// either sent nothing and left the connection as it was, or sent part and can send no more; the
+// peer never receives the cut bytes as a message.
+#include <chrono>
+#include <string>
+
+#include "chan_support.hpp"
+
+namespace npipe::conformance {
+namespace {
+
+using namespace support;
+
+// After a send that failed by its deadline: what the next send and the peer show must agree with
+// one of the two outcomes CHAN-SEND-1 and CHAN-SEND-2 allow. `next` is the payload of the next
+// send, and `received` how many messages the peer has taken since the failed one was sent.
+void check_after_failed_send(scene& s, actor& sender, const std::string& sender_h, actor& peer,
+                             const std::string& peer_h, const std::string& failed_what) {
+  const std::string next = "after the " + failed_what;
+  // In flight: if the failed send left the buffer full (a cut on POSIX), a send that wrongly
+  // goes on waits for room, and the peer's receives below make that room.
+  call after = sender.start({{"op", "send"}, {"handle", sender_h}, {"data", b64(next)}});
+  json a = after.reply();
+  if (a["ok"].get<bool>()) {
+    // Nothing of the failed message went (CHAN-SEND-1): the peer's next message is `next`,
+    // whole; the failed one never arrives, neither whole nor in part.
+    s.note("the " + failed_what + " sent nothing; the connection went on (CHAN-SEND-1)");
+    json r = peer.reply({{"op", "recv"},
+                         {"handle", peer_h},
+                         {"timeout_ms", s.options().step_timeout.count() / 2}});
+    s.expect(r["ok"].get<bool>() && !r.value("eof", false) && data_of(s, r) == next,
+             "after the " + failed_what +
+                 " the sender's next send succeeded, so nothing of it may have gone (CHAN-SEND-1), "
+                 "but the peer's next receive gave " +
+                 r.dump().substr(0, 200) + " instead of the next message");
+    return;
+  }
+  // Part of it went (CHAN-SEND-2): every later send fails io_error, and the peer gets no message
+  // made of the cut bytes: once the sender closes, its receive ends in protocol_error or EOF.
+  s.expect(a.value("error", std::string()) == "io_error",
+           "the send after the " + failed_what + " failed with " + a.dump() +
+               ": a connection whose message was cut fails every later send with io_error");
+  s.note("the " + failed_what + " was cut; later sends fail io_error (CHAN-SEND-2)");
+  sender.fails({{"op", "send"}, {"handle", sender_h}, {"data", b64("and again")}}, "io_error");
+  sender.ok({{"op", "close"}, {"handle", sender_h}});
+  json r = peer.reply({{"op", "recv"}, {"handle", peer_h}, {"digest", true}});
+  const bool ended = r["ok"].get<bool>() ? r.value("eof", false)
+                                         : r.value("error", std::string()) == "protocol_error";
+  s.expect(ended, "after the sender's message was cut and it closed, the peer's receive gave " +
+                      r.dump().substr(0, 200) + ", not protocol_error or EOF");
+}
+
+}  // namespace
+
+NPIPE_SCENARIO(chan_send, deadline_cuts_big_message, "CHAN-SEND-1 CHAN-SEND-2", "channel",
+               "server client",
+               "An 8 MiB send with a 300 ms deadline to a peer that does not read fails timeout "
+               "at its deadline; then the connection is unchanged or can send no more, and the "
+               "peer never takes the cut bytes for a message") {
+  const std::size_t size = 8u << 20;  // above any socket buffer and Windows pipe quota
+  s.allow_slow_steps(3);
+  auto p = connect_pair(s, s.role("server"), s.role("client"), s.path("sock"));
+  actor& sender = s.role("client");
+  actor& peer = s.role("server");
+  sender.ok({{"op", "send"}, {"handle", p.client}, {"data", b64("before")}});
+  auto t0 = std::chrono::steady_clock::now();
+  sender.fails(
+      {{"op", "send"}, {"handle", p.client}, {"pattern", pattern(size, 5)}, {"timeout_ms", 300}},
+      "timeout");
+  long took = ms_since(t0);
+  s.expect(took >= 270, "the send gave timeout after " + std::to_string(took) +
+                            " ms, before its 300 ms deadline");
+  s.expect(took < 2300, "the send gave timeout after " + std::to_string(took) +
+                            " ms: 2 s later than its 300 ms deadline");
+  // The message sent before is intact whatever happened to the cut one.
+  s.expect(recv_data(s, peer, p.server) == "before",
+           "the message sent before the cut one arrived changed");
+  check_after_failed_send(s, sender, p.client, peer, p.server, "8 MiB send cut at its deadline");
+}
+
+NPIPE_SCENARIO(chan_send, immediate_send_when_full, "CHAN-SEND-1 CHAN-SEND-2", "channel",
+               "server client",
+               "Immediate sends of 1000-byte messages to a peer that does not read: the first "
+               "that cannot go fails would_block; after the peer drains, the connection goes on "
+               "and every message arrives intact and in order") {
+  const std::size_t size = 1000;
+  auto p = connect_pair(s, s.role("server"), s.role("client"), s.path("sock"));
+  actor& sender = s.role("client");
+  actor& peer = s.role("server");
+  int accepted = 0;
+  for (;; ++accepted) {
+    if (accepted > 20000)
+      s.fail("20000 immediate sends of 1000 bytes all succeeded with nobody reading");
+    json r = sender.reply({{"op", "send"},
+                           {"handle", p.client},
+                           {"pattern", pattern(size, static_cast<unsigned>(accepted % 251))},
+                           {"timeout_ms", 0}});
+    if (r["ok"].get<bool>()) continue;
+    s.expect(r.value("error", std::string()) == "would_block",
+             "an immediate send into a full connection failed with " + r.dump() +
+                 ", not would_block");
+    break;
+  }
+  s.expect(accepted > 0, "the first immediate send to an idle connection failed would_block");
+  s.note(std::to_string(accepted) + " messages of 1000 bytes went before would_block");
+  // Every message the sender was told went arrives whole and in order.
+  for (int i = 0; i < accepted; ++i) {
+    json r = peer.ok({{"op", "recv"}, {"handle", p.server}});
+    s.expect(!r.value("eof", false) &&
+                 data_of(s, r) == pattern_bytes(size, static_cast<unsigned>(i % 251)),
+             "message " + std::to_string(i) + " of the " + std::to_string(accepted) +
+                 " immediate sends that succeeded arrived changed, or not at all");
+  }
+  check_after_failed_send(s, sender, p.client, peer, p.server, "immediate send that would block");
+}
+
+NPIPE_SCENARIO(chan_send, deadline_send_to_reader, "CHAN-SEND-1", "channel", "server client",
+               "An 8 MiB send with a generous deadline to a peer that reads completes, and the "
+               "message arrives whole") {
+  const std::size_t size = 8u << 20;
+  s.allow_slow_steps(3);
+  auto p = connect_pair(s, s.role("server"), s.role("client"), s.path("sock"));
+  // Most of the (tripled) step: only a send that stalls, or gives up early, misses it.
+  const long deadline_ms = s.options().step_timeout.count() * 3 * 4 / 5;
+  call send = s.role("client").start({{"op", "send"},
+                                      {"handle", p.client},
+                                      {"pattern", pattern(size, 9)},
+                                      {"timeout_ms", deadline_ms}});
+  json r = s.role("server").ok({{"op", "recv"}, {"handle", p.server}, {"digest", true}});
+  json sent = send.ok();
+  s.expect(sent.value("sent", std::size_t{0}) == size, "the send replied " + sent.dump());
+  s.expect(r.value("size", std::size_t{0}) == size &&
+               r.value("sha256", std::string()) == pattern_sha256(size, 9),
+           "the 8 MiB message sent with a deadline arrived changed (size " +
+               r.value("size", json()).dump() + ")");
+  s.role("client").ok({{"op", "send"}, {"handle", p.client}, {"data", b64("next")}});
+  s.expect(recv_data(s, s.role("server"), p.server) == "next",
+           "the message after the 8 MiB one differs");
+}
+
+}  // namespace npipe::conformance
