@@ -18,17 +18,19 @@ using namespace support;
 void check_after_failed_send(scene& s, actor& sender, const std::string& sender_h, actor& peer,
                              const std::string& peer_h, const std::string& failed_what) {
   const std::string next = "after the " + failed_what;
-  // In flight: if the failed send left the buffer full (a cut on POSIX), a send that wrongly
-  // goes on waits for room, and the peer's receives below make that room.
-  call after = sender.start({{"op", "send"}, {"handle", sender_h}, {"data", b64(next)}});
-  json a = after.reply();
+  // With a deadline: neither outcome lets this send wait (nothing of the failed message went, so
+  // there is room; or the connection refuses at once), but one that wrongly goes on after a cut
+  // meets the full buffer the cut left, and its timeout is then the failure reported.
+  json a = sender.reply({{"op", "send"},
+                         {"handle", sender_h},
+                         {"data", b64(next)},
+                         {"timeout_ms", s.options().step_timeout.count() / 2}});
   if (a["ok"].get<bool>()) {
     // Nothing of the failed message went (CHAN-SEND-1): the peer's next message is `next`,
     // whole; the failed one never arrives, neither whole nor in part.
     s.note("the " + failed_what + " sent nothing; the connection went on (CHAN-SEND-1)");
-    json r = peer.reply({{"op", "recv"},
-                         {"handle", peer_h},
-                         {"timeout_ms", s.options().step_timeout.count() / 2}});
+    json r = peer.reply(
+        {{"op", "recv"}, {"handle", peer_h}, {"timeout_ms", s.options().step_timeout.count() / 2}});
     s.expect(r["ok"].get<bool>() && !r.value("eof", false) && data_of(s, r) == next,
              "after the " + failed_what +
                  " the sender's next send succeeded, so nothing of it may have gone (CHAN-SEND-1), "
@@ -87,8 +89,7 @@ NPIPE_SCENARIO(chan_send, deadline_cuts_big_message, "CHAN-SEND-1 CHAN-SEND-2", 
   // The message sent before is intact whatever happened to the cut one.
   s.expect(recv_data(s, peer, p.server) == "before",
            "the message sent before the cut one arrived changed");
-  check_after_failed_send(s, sender, p.client, peer, p.server,
-                          "8 MiB send whose deadline passed");
+  check_after_failed_send(s, sender, p.client, peer, p.server, "8 MiB send whose deadline passed");
 }
 
 NPIPE_SCENARIO(chan_send, immediate_send_when_full, "CHAN-SEND-1 CHAN-SEND-2", "channel",
@@ -105,16 +106,17 @@ NPIPE_SCENARIO(chan_send, immediate_send_when_full, "CHAN-SEND-1 CHAN-SEND-2", "
     // 4 MiB: far above any socket buffer or pipe quota; only a peer whose runtime reads ahead of
     // its recv commands takes that much.
     if (accepted == 4096)
-      throw not_applicable("the peer reads ahead of its recv commands: 4 MiB of immediate sends "
-                           "never met a full buffer");
+      throw not_applicable(
+          "the peer reads ahead of its recv commands: 4 MiB of immediate sends "
+          "never met a full buffer");
     json r = sender.reply({{"op", "send"},
                            {"handle", p.client},
                            {"pattern", pattern(size, static_cast<unsigned>(accepted % 251))},
                            {"timeout_ms", 0}});
     if (r["ok"].get<bool>()) continue;
-    s.expect(r.value("error", std::string()) == "would_block",
-             "an immediate send into a full connection failed with " + r.dump() +
-                 ", not would_block");
+    s.expect(
+        r.value("error", std::string()) == "would_block",
+        "an immediate send into a full connection failed with " + r.dump() + ", not would_block");
     break;
   }
   s.expect(accepted > 0, "the first immediate send to an idle connection failed would_block");
@@ -177,7 +179,10 @@ NPIPE_SCENARIO(chan_send, cut_message_on_the_wire, "CHAN-SEND-1 CHAN-SEND-2", "c
   s.agent1().fails(
       {{"op", "send"}, {"handle", c}, {"pattern", pattern(size, 7)}, {"timeout_ms", 300}},
       "timeout");
-  json next = s.agent1().reply({{"op", "send"}, {"handle", c}, {"data", b64("after")}});
+  // With a deadline, as in check_after_failed_send: a connection that goes on after the cut meets
+  // the full buffer, and its timeout is the failure reported.
+  json next = s.agent1().reply(
+      {{"op", "send"}, {"handle", c}, {"data", b64("after")}, {"timeout_ms", limit.count() / 2}});
   const bool went_on = next["ok"].get<bool>();
   if (!went_on)
     s.expect(next.value("error", std::string()) == "io_error",
