@@ -78,10 +78,10 @@ NPIPE_SCENARIO(chan_send, deadline_cuts_big_message, "CHAN-SEND-1 CHAN-SEND-2", 
                            {"handle", p.server},
                            {"digest", true},
                            {"timeout_ms", s.options().step_timeout.count() / 2}});
-    s.expect(big["ok"].get<bool>() &&
-                 big.value("sha256", std::string()) == pattern_sha256(size, 5),
-             "an 8 MiB send with a 300 ms deadline replied sent, but the peer's receive of it gave " +
-                 big.dump().substr(0, 200));
+    s.expect(
+        big["ok"].get<bool>() && big.value("sha256", std::string()) == pattern_sha256(size, 5),
+        "an 8 MiB send with a 300 ms deadline replied sent, but the peer's receive of it gave " +
+            big.dump().substr(0, 200));
     throw not_applicable("the peer reads ahead of its recv commands: no send waits for room");
   }
   s.expect(r.value("error", std::string()) == "timeout",
