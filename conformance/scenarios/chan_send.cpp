@@ -13,8 +13,8 @@ namespace {
 using namespace support;
 
 // After a send that failed by its deadline: what the next send and the peer show must agree with
-// one of the two outcomes CHAN-SEND-1 and CHAN-SEND-2 allow. `next` is the payload of the next
-// send, and `received` how many messages the peer has taken since the failed one was sent.
+// one of the two outcomes CHAN-SEND-1 and CHAN-SEND-2 allow. The peer has taken every message sent
+// before the failed one; `failed_what` names the failed send in messages.
 void check_after_failed_send(scene& s, actor& sender, const std::string& sender_h, actor& peer,
                              const std::string& peer_h, const std::string& failed_what) {
   const std::string next = "after the " + failed_what;
