@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 PYTHON     ?= /usr/bin/python3
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test test-unit test-spec test-python test-package package test-windows windows-agent conformance runtimes-deps clean format mutants test-mutants
+.PHONY: all deps build test repeat test-unit test-spec test-python test-package package test-windows windows-agent conformance runtimes-deps clean format mutants test-mutants
 
 all: build
 
@@ -95,6 +95,14 @@ mutants: build
 test-mutants: build
 	scripts/install-deps windows
 	$(PYTHON) conformance/mutants/run_mutants.py --sample 5
+
+# One column N times in a row, every run's results compared with the first (conformance/tools/
+# repeat.py): how the suite shows it is not flaky. REPEAT_ONLY=column, REPEAT_RUNS=N.
+REPEAT_ONLY ?= reference-posix
+REPEAT_RUNS ?= 200
+repeat: build
+	$(PYTHON) conformance/tools/repeat.py --driver $(BUILD)/bin/npipe-conformance \
+	  --only $(REPEAT_ONLY) --runs $(REPEAT_RUNS) --work build/repeat -- --no-cpython
 
 clean:
 	rm -rf build

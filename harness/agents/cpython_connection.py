@@ -15,6 +15,9 @@ What CPython cannot do it answers with "unsupported" and never fakes:
 - accept with timeout_ms: Listener.accept() has no timeout (gh-76425);
 - connect with timeout_ms: Client() has no timeout on POSIX (on Windows PipeClient retries a busy
   pipe for a fixed 20 s, which the caller cannot choose);
+- send with timeout_ms: Connection.send_bytes() has no deadline (on POSIX it loops on a blocking
+  write; on Windows it waits for its overlapped WriteFile), so a deadline cannot be honoured
+  (CHAN-SEND-1, -2);
 - a challenge form other than the one this CPython sends (3.8-3.11: md5, 3.12+: sha256),
   because Listener and Client do not let the caller choose it.
 """
@@ -167,6 +170,8 @@ class Agent:
         return {"handle": self.new_handle("c", conn)}
 
     def op_send(self, cmd):
+        if field(cmd, "timeout_ms", int) is not None:
+            raise Fail("unsupported", "Connection.send_bytes() has no deadline")
         h, conn = self.get(cmd, mpc.Connection)
         if "pattern" in cmd:
             pat = field(cmd, "pattern", dict)

@@ -197,9 +197,10 @@ type listener struct {
 	challenge string
 }
 type conn struct {
-	c          *net.UnixConn
-	r          *bufio.Reader
-	readBroken bool
+	c           *net.UnixConn
+	r           *bufio.Reader
+	readBroken  bool
+	writeBroken bool // a send's deadline cut a message: nothing after it could be parsed
 }
 
 var handles = map[string]interface{}{}
@@ -615,15 +616,53 @@ func frameErr(err error) *fail {
 	return osFail(err, "recv")
 }
 
-func sendFrame(cn *conn, data []byte) error {
+func frameOf(data []byte) []byte {
 	var head []byte
 	if len(data) <= math.MaxInt32 {
 		head = binary.BigEndian.AppendUint32(nil, uint32(len(data)))
 	} else {
 		head = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(nil, 0xffffffff), uint64(len(data)))
 	}
-	_, err := cn.c.Write(append(head, data...))
+	return append(head, data...)
+}
+
+func sendFrame(cn *conn, data []byte) error {
+	_, err := cn.c.Write(frameOf(data))
 	return err
+}
+
+// sendFrameWithin sends one frame by a deadline (CHAN-SEND-1, -2) and returns how many of its
+// bytes the kernel took. timeout > 0: SetWriteDeadline, and Write returns the count written when
+// the deadline passes (ErrDeadlineExceeded). timeout 0: one non-blocking write(2) on the poller's
+// descriptor, since a deadline of "now" would refuse without trying.
+func sendFrameWithin(cn *conn, frame []byte, timeout int64) (int, error) {
+	if timeout > 0 {
+		cn.c.SetWriteDeadline(time.Now().Add(time.Duration(timeout) * time.Millisecond))
+		defer cn.c.SetWriteDeadline(time.Time{})
+		return cn.c.Write(frame)
+	}
+	rc, err := cn.c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool {
+		n, serr = syscall.Write(int(fd), frame)
+		return true
+	}); err != nil {
+		return 0, err
+	}
+	if n < 0 {
+		n = 0
+	}
+	if serr == syscall.EAGAIN {
+		return n, &fail{"would_block", "send: the socket buffer is full", "EAGAIN"}
+	}
+	if serr == nil && n < len(frame) {
+		return n, &fail{"would_block", "send: the socket buffer took part of the message", ""}
+	}
+	return n, serr
 }
 
 var (
@@ -835,12 +874,31 @@ func opConnect(c command) map[string]interface{} {
 
 func opSend(c command) map[string]interface{} {
 	_, cn := get[*conn](c, "handle")
-	if c.has("timeout_ms") {
-		panic(failf("unsupported", "this agent gives send no deadline"))
-	}
+	timeout := c.timeout()
 	data := c.payload()
-	if err := sendFrame(cn, data); err != nil {
-		panic(osFail(err, "send"))
+	if cn.writeBroken {
+		panic(failf("io_error", "send: an earlier send was cut by its deadline inside a message, "+
+			"so the connection can send no more"))
+	}
+	if timeout < 0 {
+		if err := sendFrame(cn, data); err != nil {
+			panic(osFail(err, "send"))
+		}
+		return map[string]interface{}{"sent": len(data)}
+	}
+	n, err := sendFrameWithin(cn, frameOf(data), timeout)
+	if err != nil {
+		f := osFail(err, "send")
+		if f.name == "timeout" || f.name == "would_block" {
+			if timeout == 0 {
+				f.name = "would_block"
+			}
+			// Part of the frame went (CHAN-SEND-2): the peer's stream is inside a message for good.
+			if n > 0 {
+				cn.writeBroken = true
+			}
+		}
+		panic(f)
 	}
 	return map[string]interface{}{"sent": len(data)}
 }

@@ -266,6 +266,7 @@ public final class Agent {
   static final class Listener { ServerSocketChannel ch; Selector sel; byte[] key; String challenge; Path path; Object ident; }
   static final class Conn {
     SocketChannel ch; Selector rsel, wsel; boolean readBroken;
+    boolean writeBroken; // a send's deadline cut a frame: nothing after it could be parsed
     ByteBuffer in = ByteBuffer.allocate(65536).flip(); // bytes read, not yet a whole message
     boolean eof;
   }
@@ -557,6 +558,24 @@ public final class Agent {
     }
   }
 
+  // One frame by a deadline (CHAN-SEND-1, -2): the channel is non-blocking, so each write takes
+  // what the kernel accepts; between writes, the write selector waits for room for the time left.
+  // Returns the bytes taken: all of the frame, or fewer when the deadline passed first.
+  static long writeWithin(Conn k, ByteBuffer[] frame, long deadline) throws IOException {
+    long want = 0, taken = 0;
+    for (ByteBuffer b : frame) want += b.remaining();
+    while (taken < want) {
+      long n = k.ch.write(frame);
+      taken += n;
+      if (n > 0) continue;
+      long left = deadline - now();
+      if (left <= 0) break;  // select(0) would wait forever
+      k.wsel.selectedKeys().clear();
+      k.wsel.select(left);
+    }
+    return taken;
+  }
+
   static void sendFrame(Conn k, byte[] data) throws IOException {
     ByteBuffer h = ByteBuffer.allocate(4).putInt(data.length).flip();
     writeAll(k, h);
@@ -783,10 +802,23 @@ public final class Agent {
 
   Map<String, Object> send(Cmd c) {
     Conn k = get(c, "handle", Conn.class);
-    if (c.has("timeout_ms")) throw new Fail("unsupported", "this agent gives send no deadline");
+    long timeout = c.timeout();
     byte[] data = c.payload();
+    if (k.writeBroken)
+      throw new Fail("io_error", "send: an earlier send was cut by its deadline inside a message, so the connection can send no more");
     try {
-      sendFrame(k, data);
+      if (timeout < 0) {
+        sendFrame(k, data);
+      } else {
+        ByteBuffer[] frame = {ByteBuffer.allocate(4).putInt(data.length).flip(), ByteBuffer.wrap(data)};
+        long taken = writeWithin(k, frame, deadlineOf(timeout));
+        if (taken < 4L + data.length) {
+          // Part of the frame went (CHAN-SEND-2): the peer's stream is inside a message for good.
+          if (taken > 0) k.writeBroken = true;
+          throw new Fail(timeout == 0 ? "would_block" : "timeout",
+                         "send: the deadline passed with " + taken + " bytes of the frame sent");
+        }
+      }
     } catch (IOException e) {
       throw osFail(e, "send");
     }

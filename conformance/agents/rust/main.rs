@@ -129,6 +129,7 @@ struct Conn {
     buf: Vec<u8>, // bytes received, not yet a whole message (a deadline inside one keeps them)
     eof: bool,
     read_broken: bool,
+    write_broken: bool, // a send's deadline cut a frame: nothing after it could be parsed
 }
 struct Listener {
     l: UnixListener,
@@ -454,7 +455,7 @@ impl Agent {
             }
             _ => return fail("protocol_error", "not a listener handle"),
         };
-        let mut conn = Conn { s, buf: Vec::new(), eof: false, read_broken: false };
+        let mut conn = Conn { s, buf: Vec::new(), eof: false, read_broken: false, write_broken: false };
         if let Some(k) = key {
             let d = hs_deadline(start, timeout);
             deliver(&mut conn, &k, &form, d)?;
@@ -474,7 +475,7 @@ impl Agent {
             return fail("unsupported", "UnixStream::connect has no deadline and no non-blocking form");
         }
         let s = UnixStream::connect(address).map_err(|e| os_fail(e, &format!("connect {}", address)))?;
-        let mut conn = Conn { s, buf: Vec::new(), eof: false, read_broken: false };
+        let mut conn = Conn { s, buf: Vec::new(), eof: false, read_broken: false, write_broken: false };
         if let Some(k) = key {
             let d = hs_deadline(start, timeout);
             answer(&mut conn, &k, d)?;
@@ -484,12 +485,36 @@ impl Agent {
     }
 
     fn send(&mut self, c: &Cmd) -> R<Reply> {
-        if c.has("timeout_ms") {
-            return fail("unsupported", "this agent gives send no deadline");
-        }
+        let timeout = c.timeout()?;
         let data = c.payload()?;
         match self.handle(c, "handle")? {
-            Handle::Conn(k) => send_frame(k, &data).map_err(|e| os_fail(e, "send"))?,
+            Handle::Conn(k) => {
+                if k.write_broken {
+                    return fail(
+                        "io_error",
+                        "send: an earlier send was cut by its deadline inside a message, so the \
+                         connection can send no more",
+                    );
+                }
+                match timeout {
+                    None => send_frame(k, &data).map_err(|e| os_fail(e, "send"))?,
+                    Some(t) => {
+                        let (taken, result) = send_frame_within(k, &frame_of(&data), t);
+                        if let Err(e) = result {
+                            let mut f = os_fail(e, "send");
+                            if f.error == "would_block" || f.error == "timeout" {
+                                // Part of the frame went (CHAN-SEND-2): the peer's stream is
+                                // inside a message for good.
+                                if taken > 0 {
+                                    k.write_broken = true;
+                                }
+                                f.error = if t == 0 { "would_block" } else { "timeout" };
+                            }
+                            return Err(f);
+                        }
+                    }
+                }
+            }
             _ => return fail("protocol_error", "not a connection handle"),
         }
         Ok(vec![("sent", Json::Int(data.len() as i64))])
@@ -641,7 +666,7 @@ fn recv_frame(k: &mut Conn, max: Option<u64>, deadline: Option<Instant>) -> R<Op
     Ok(Some(msg))
 }
 
-fn send_frame(k: &mut Conn, data: &[u8]) -> io::Result<()> {
+fn frame_of(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + 12);
     if data.len() <= 0x7fff_ffff {
         out.extend_from_slice(&(data.len() as i32).to_be_bytes());
@@ -650,7 +675,53 @@ fn send_frame(k: &mut Conn, data: &[u8]) -> io::Result<()> {
         out.extend_from_slice(&(data.len() as u64).to_be_bytes());
     }
     out.extend_from_slice(data);
-    k.s.write_all(&out)
+    out
+}
+
+fn send_frame(k: &mut Conn, data: &[u8]) -> io::Result<()> {
+    k.s.write_all(&frame_of(data))
+}
+
+// One frame by a deadline (CHAN-SEND-1, -2); returns how many of its bytes the kernel took, and
+// the error that stopped it. `set_write_timeout` (SO_SNDTIMEO) bounds one wait for buffer room,
+// not a whole write, so the frame goes in writes of at most 16 KiB, each given the time left: on
+// Linux such a write is one buffer of the socket and waits at most once (unix_stream_sendmsg).
+// The immediate form: the same writes on a non-blocking socket (std refuses a zero timeout).
+fn send_frame_within(k: &mut Conn, frame: &[u8], timeout_ms: u64) -> (usize, io::Result<()>) {
+    const PIECE: usize = 16 * 1024;
+    let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+    if timeout_ms == 0 {
+        if let Err(e) = k.s.set_nonblocking(true) {
+            return (0, Err(e));
+        }
+    }
+    let mut taken = 0;
+    let mut result = Ok(());
+    while taken < frame.len() {
+        if timeout_ms > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                result = Err(io::Error::from(ErrorKind::WouldBlock));
+                break;
+            }
+            if let Err(e) = k.s.set_write_timeout(Some(deadline - now)) {
+                result = Err(e);
+                break;
+            }
+        }
+        let end = frame.len().min(taken + PIECE);
+        match k.s.write(&frame[taken..end]) {
+            Ok(n) => taken += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    let _ = k.s.set_nonblocking(false);
+    let _ = k.s.set_write_timeout(None);
+    (taken, result)
 }
 
 fn hs_recv(k: &mut Conn, deadline: Instant) -> R<Vec<u8>> {
