@@ -459,6 +459,17 @@ def main():
     return report_all(mutants, results, problems, equivalent, work, total_s, bool(opts.sample))
 
 
+def current_commit():
+    """The checkout's commit for the report, or None: a source tree without git (a release
+    tarball, or a fresh machine that never installed it) is as good a tree to test."""
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except OSError:
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
 def report_all(mutants, results, problems, equivalent, work, total_s, sample):
     ordered = [results[m.id] for m in mutants if m.id in results]
     deviations = [r for r in ordered if r["id"] not in equivalent]
@@ -507,8 +518,7 @@ def report_all(mutants, results, problems, equivalent, work, total_s, sample):
 
     rep = {"format": "npipe-mutants-report", "format_version": 1,
            "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-           "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"],
-                                    stdout=subprocess.PIPE, text=True).stdout.strip(),
+           "commit": current_commit(),
            "sample": sample, "minutes": round(total_s / 60, 2), "score": score,
            "counts": {"mutants": len(ordered), "deviations": len(deviations),
                       "killed": len(killed), "survived": len(survived),
