@@ -71,13 +71,22 @@ std::optional<unsigned long> task_flags(pid_t pid, long tid) {
 
 constexpr unsigned long kPfExiting = 0x00000004;  // include/linux/sched.h
 
-// Whether a thread is in an open system call: the first field of /proc/PID/task/TID/syscall is
-// the number of the call it is in ("running" or -1 when it is in none; proc(5)). The numbers are
-// this driver's architecture's, which is the agent's (both run here).
-bool in_open_call(pid_t pid, long tid) {
-  std::ifstream f(base(pid) + "/task/" + std::to_string(tid) + "/syscall");
+// The system call a thread is in, from /proc/PID/task/TID/syscall: its number and first
+// argument; nullopt when the file says "running" or cannot be read, number -1 when the thread is
+// in no call (proc(5)). The numbers are this driver's architecture's, which is the agent's (both
+// run here).
+struct call_in_progress {
   long nr = -1;
-  if (!(f >> nr)) return false;
+  std::string arg0;
+};
+std::optional<call_in_progress> syscall_of(pid_t pid, long tid) {
+  std::ifstream f(base(pid) + "/task/" + std::to_string(tid) + "/syscall");
+  call_in_progress c;
+  if (!(f >> c.nr >> c.arg0)) return std::nullopt;
+  return c;
+}
+
+bool is_open_call(long nr) {
 #ifdef SYS_open
   if (nr == SYS_open) return true;
 #endif
@@ -85,6 +94,27 @@ bool in_open_call(pid_t pid, long tid) {
   if (nr == SYS_openat2) return true;
 #endif
   return nr == SYS_openat;
+}
+
+// The live threads of `pid` (see live_threads) and, of those, the ones in an open system call,
+// from one listing of /proc/PID/task; -1 for both when it cannot be read.
+struct thread_count {
+  int live = -1;
+  int in_open = -1;
+};
+thread_count count_threads(pid_t pid) {
+  auto tids = numeric_entries(base(pid) + "/task");
+  if (!tids) return {};
+  thread_count n{0, 0};
+  for (long tid : *tids) {
+    auto flags = task_flags(pid, tid);
+    // Gone between the listing and the read: it was exiting too.
+    if (!flags || (*flags & kPfExiting)) continue;
+    ++n.live;
+    auto call = syscall_of(pid, tid);
+    if (call && is_open_call(call->nr)) ++n.in_open;
+  }
+  return n;
 }
 
 }  // namespace
@@ -95,15 +125,7 @@ std::string holdings::describe() const {
 }
 
 int live_threads(pid_t pid) {
-  auto tids = numeric_entries(base(pid) + "/task");
-  if (!tids) return -1;
-  int n = 0;
-  for (long tid : *tids) {
-    auto flags = task_flags(pid, tid);
-    // Gone between the listing and the read: it was exiting too.
-    if (flags && !(*flags & kPfExiting)) ++n;
-  }
-  return n;
+  return count_threads(pid).live;
 }
 
 holdings holdings_of(pid_t pid) {
@@ -111,12 +133,9 @@ holdings holdings_of(pid_t pid) {
   auto fds = open_fds(pid);
   if (!fds) return h;
   h.fds = static_cast<int>(fds->size());
-  h.threads = live_threads(pid);
-  if (auto tids = numeric_entries(base(pid) + "/task")) {
-    h.threads_in_open = 0;
-    for (long tid : *tids)
-      if (in_open_call(pid, tid)) ++h.threads_in_open;
-  }
+  thread_count threads = count_threads(pid);
+  h.threads = threads.live;
+  h.threads_in_open = threads.in_open;
   // Children: the other processes of its group (the agent runs in a group of its own).
   h.children = static_cast<int>(processes_in_group(pid).size()) - 1;
   return h;
@@ -167,11 +186,8 @@ long thread_waiting_on_stdin(pid_t pid) {
     if (!std::getline(st, line)) continue;
     auto close = line.rfind(')');
     if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'S') continue;
-    std::ifstream sc(dir + "/syscall");
-    long nr = -1;
-    std::string arg0;
-    if (!(sc >> nr >> arg0)) continue;
-    if (nr == SYS_read && (arg0 == "0x0" || arg0 == "0")) return tid;
+    auto call = syscall_of(pid, tid);
+    if (call && call->nr == SYS_read && (call->arg0 == "0x0" || call->arg0 == "0")) return tid;
   }
   return -1;
 }

@@ -22,7 +22,7 @@ namespace npipe::conformance::proc {
 struct holdings {
   int fds = -1;
   int threads = -1;  // threads not yet exiting (see live_threads)
-  // Of those, the threads asleep in an open system call (open, openat, openat2 in
+  // Of those, the threads in an open system call (open, openat, openat2 in
   // /proc/PID/task/TID/syscall): an open that goes on after its caller was told `timeout`.
   int threads_in_open = -1;
   int children = -1;
